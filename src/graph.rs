@@ -1,0 +1,1 @@
+//! Dependency graph over services (petgraph): start order, stop order, sub-graphs.

@@ -1,0 +1,5 @@
+//! The `rcompose` binary: parse, set up tracing, run, render errors, exit like Compose.
+
+fn main() {
+    std::process::exit(rcompose::cli::main());
+}
