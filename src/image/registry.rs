@@ -365,7 +365,7 @@ impl Client {
             (Some(c), None) => c,
             (None, None) => String::new(),
         };
-        if media_type.contains("manifest.v1") || media_type == "application/json" && bytes.windows(9).any(|w| w == b"fsLayers\"") {
+        if media_type.starts_with("application/vnd.docker.distribution.manifest.v1") || media_type == "application/json" && bytes.windows(9).any(|w| w == b"fsLayers\"") {
             return Err(RegistryError::Schema1(reference.familiar()));
         }
         Ok(FetchedManifest { bytes, media_type, digest })

@@ -535,13 +535,12 @@ fn chown_mode(fd: RawFd, name: Option<&CString>, uid: u32, gid: u32, mode: Optio
 fn set_times(fd: RawFd, name: Option<&CString>, mtime: i64) -> io::Result<()> {
     let ts = TimeSpec::new(mtime, 0);
     let times = [*ts.as_ref(), *ts.as_ref()];
-    let empty = CString::default();
-    let (n, flags) = match name {
-        Some(n) => (n, libc::AT_SYMLINK_NOFOLLOW),
-        None => (&empty, libc::AT_EMPTY_PATH),
+    let r = match name {
+        // SAFETY: valid fd, NUL-terminated name and a two-element timespec array.
+        Some(n) => unsafe { libc::utimensat(fd, n.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) },
+        // SAFETY: valid fd and a two-element timespec array.
+        None => unsafe { libc::futimens(fd, times.as_ptr()) },
     };
-    // SAFETY: valid fd, name and a two-element timespec array.
-    let r = unsafe { libc::utimensat(fd, if name.is_some() { n.as_ptr() } else { std::ptr::null() }, times.as_ptr(), flags & libc::AT_SYMLINK_NOFOLLOW) };
     if r != 0 {
         return Err(io::Error::last_os_error());
     }
