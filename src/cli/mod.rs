@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub mod completion;
 pub mod config;
 pub mod error;
+pub mod image;
 
 pub use error::{CliError, UserError};
 
@@ -95,6 +96,12 @@ pub enum Progress {
 pub enum Command {
     /// Parse, resolve and render the Compose file in canonical format
     Config(config::ConfigArgs),
+    /// Manage images
+    Image(image::ImageArgs),
+    /// Log in to a registry
+    Login(image::LoginArgs),
+    /// Log out from a registry
+    Logout(image::LogoutArgs),
     /// Generate shell completions
     Completion(completion::CompletionArgs),
     /// Generate the man page
@@ -146,6 +153,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     let Cli { global, command } = cli;
     match command {
         Command::Config(args) => config::run(&global, args),
+        Command::Image(args) => image::run(&global, args),
+        Command::Login(args) => image::login(&global, args),
+        Command::Logout(args) => image::logout(&global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),
     }

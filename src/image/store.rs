@@ -126,7 +126,7 @@ pub struct Store {
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn tmp_name(prefix: &str) -> String {
+pub(crate) fn tmp_name(prefix: &str) -> String {
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
