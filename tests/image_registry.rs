@@ -106,3 +106,201 @@ fn xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
     buf.truncate(r as usize);
     Some(buf)
 }
+
+fn creds() -> Credentials {
+    Credentials { username: USER.into(), password: PASSWORD.into() }
+}
+
+#[test]
+fn pull_with_basic_auth_needs_the_credentials() {
+    let reg = Registry::start(Auth::Basic);
+    let fx = pushed(&reg, images::single, "single", "private/bb:1");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/private/bb:1", reg.host())).unwrap();
+    let c = client();
+    // No config.json credentials for this random port: refused, with a hint.
+    let err = image::pull(&store, &c, &r, &Platform::host(), &image::NoReporter).unwrap_err();
+    assert!(err.to_string().contains("unauthorized"), "{err}");
+    c.set_credentials(&reg.host(), creds());
+    let img = image::pull(&store, &c, &r, &Platform::host(), &image::NoReporter).unwrap();
+    assert_eq!(img.manifest_digest, fx.manifest);
+    let bad = client();
+    bad.set_credentials(&reg.host(), Credentials { username: USER.into(), password: "wrong".into() });
+    let root2 = TempRoot::new();
+    let err = image::pull(&Store::open(&root2.paths).unwrap(), &bad, &r, &Platform::host(), &image::NoReporter).unwrap_err();
+    assert!(err.to_string().contains("unauthorized"), "{err}");
+}
+
+#[test]
+fn pull_and_push_with_bearer_tokens() {
+    let reg = Registry::start(Auth::Token);
+    let fx = pushed(&reg, images::multi, "multi", "team/app:1");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/team/app:1", reg.host())).unwrap();
+    let c = client();
+    let err = image::pull(&store, &c, &r, &Platform::host(), &image::NoReporter).unwrap_err();
+    assert!(err.to_string().contains("token server refused"), "{err}");
+    c.set_credentials(&reg.host(), creds());
+    let img = image::pull(&store, &c, &r, &Platform::host(), &image::NoReporter).unwrap();
+    assert_eq!(img.manifest_digest, fx.manifest);
+    // Push under another name: blobs are mounted from `team/app`, the manifest digest stays.
+    let target = Reference::parse(&format!("{}/team/copy:2", reg.host())).unwrap();
+    store.tag(&img.manifest_descriptor, &target).unwrap();
+    let rec = Recorder::default();
+    let d = image::push(&store, &c, &target, &rec).unwrap();
+    assert_eq!(d, fx.manifest);
+    let events = rec.0.lock().unwrap();
+    assert!(events.iter().any(|e| matches!(e, image::Event::Layer { status: image::LayerStatus::Mounted { .. }, .. })), "{events:?}");
+}
+
+#[test]
+fn push_round_trips_digest_for_digest_and_skips_existing_blobs() {
+    let reg = Registry::start(Auth::Anonymous);
+    let fx = pushed(&reg, images::multi, "multi", "src:1");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let c = client();
+    let src = Reference::parse(&format!("{}/src:1", reg.host())).unwrap();
+    let img = image::pull(&store, &c, &src, &Platform::host(), &image::NoReporter).unwrap();
+    let dst = Reference::parse(&format!("{}/elsewhere/dst:v2", reg.host())).unwrap();
+    store.tag(&img.manifest_descriptor, &dst).unwrap();
+    // Forget the source repository so no mount is possible: a real upload.
+    store.remove(&src.to_string(), false, &HashSet::new()).unwrap();
+    store.remove(&src.with_digest(fx.manifest.clone()).to_string(), false, &HashSet::new()).unwrap();
+    let rec = Recorder::default();
+    let d = image::push(&store, &c, &dst, &rec).unwrap();
+    assert_eq!(d, fx.manifest);
+    assert!(rec.0.lock().unwrap().iter().any(|e| matches!(e, image::Event::Layer { status: image::LayerStatus::Pushed, .. })));
+    // skopeo reads back the same manifest and blobs.
+    let out = tempfile::tempdir().unwrap();
+    reg.skopeo_pull("elsewhere/dst:v2", &out.path().join("oci"), "x");
+    let idx: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("oci/index.json")).unwrap()).unwrap();
+    assert_eq!(idx["manifests"][0]["digest"], fx.manifest.to_string());
+    for l in &fx.layers {
+        assert!(out.path().join("oci/blobs/sha256").join(l.hex()).exists());
+    }
+    // Pushing again finds every blob there.
+    let rec = Recorder::default();
+    image::push(&store, &c, &dst, &rec).unwrap();
+    let ev = rec.0.lock().unwrap();
+    assert_eq!(ev.iter().filter(|e| matches!(e, image::Event::Layer { status: image::LayerStatus::LayerAlreadyExists, .. })).count(), 3);
+}
+
+#[test]
+fn multi_arch_index_selects_the_requested_platform() {
+    let reg = Registry::start(Auth::Anonymous);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut l = Layout::new(&tmp.path().join("layout"));
+    let (idx, amd, arm) = images::multi_arch(&mut l);
+    reg.skopeo_push(&l.dir, "multiarch", "ma:1");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/ma:1", reg.host())).unwrap();
+    let img = image::pull(&store, &client(), &r, &Platform::parse("linux/amd64").unwrap(), &image::NoReporter).unwrap();
+    assert_eq!(img.manifest_digest, amd.manifest);
+    assert_eq!(img.repo_digests, vec![r.with_digest(idx.clone())]);
+    let root2 = TempRoot::new();
+    let store2 = Store::open(&root2.paths).unwrap();
+    let img = image::pull(&store2, &client(), &r, &Platform::parse("linux/arm64").unwrap(), &image::NoReporter).unwrap();
+    assert_eq!(img.manifest_digest, arm.manifest);
+    assert_eq!(img.config.architecture, "arm64");
+    let bin = std::fs::read(img.layer_dirs()[0].join("bin/busybox")).unwrap();
+    assert_eq!(u16::from_le_bytes([bin[18], bin[19]]), 183, "an aarch64 ELF (e_machine 183)");
+    let err = image::pull(&store2, &client(), &r, &Platform::parse("linux/s390x").unwrap(), &image::NoReporter).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("linux/s390x") && msg.contains("linux/arm64"), "{msg}");
+}
+
+#[test]
+fn unreachable_registry_is_a_clear_error() {
+    let port = support::registry::free_port();
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("127.0.0.1:{port}/nothing:1")).unwrap();
+    let err = image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("cannot reach registry `127.0.0.1:{port}`")), "{msg}");
+    assert!(store.list().unwrap().is_empty());
+}
+
+#[test]
+fn concurrent_pulls_of_one_image_unpack_each_layer_once() {
+    let reg = Registry::start(Auth::Anonymous);
+    let fx = pushed(&reg, images::multi, "multi", "conc:1");
+    let root = TempRoot::new();
+    let r = Reference::parse(&format!("{}/conc:1", reg.host())).unwrap();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let store = Store::open(&root.paths).unwrap();
+                    image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).map(|i| i.manifest_digest)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for res in results {
+        assert_eq!(res.unwrap(), fx.manifest);
+    }
+    let store = Store::open(&root.paths).unwrap();
+    assert_eq!(store.list().unwrap().len(), 1);
+    let layers: Vec<_> = std::fs::read_dir(root.paths.layers()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.') && !n.ends_with(".json")).collect();
+    assert_eq!(layers.len(), 3);
+    assert_eq!(std::fs::read_dir(root.paths.layers().join(".tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn save_then_load_round_trips_and_rm_prune_collect_garbage() {
+    let reg = Registry::start(Auth::Anonymous);
+    let fx = pushed(&reg, images::multi, "multi", "rt:1");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/rt:1", reg.host())).unwrap();
+    let img = image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap();
+    let archive = root.path().join("saved.tar");
+    image::archive::save(&store, std::slice::from_ref(&img), std::fs::File::create(&archive).unwrap()).unwrap();
+    // Into a fresh store: same manifest, config and layers.
+    let root2 = TempRoot::new();
+    let store2 = Store::open(&root2.paths).unwrap();
+    let loaded = image::archive::load(&store2, std::fs::File::open(&archive).unwrap(), &Platform::host()).unwrap();
+    assert_eq!(loaded, vec![image::archive::Loaded::Named(r.clone())]);
+    let back = store2.get(&r.to_string()).unwrap();
+    assert_eq!(back.manifest_digest, fx.manifest);
+    assert_eq!(back.id, fx.config);
+    assert_eq!(back.layer_dirs().iter().map(|d| d.file_name().unwrap().to_owned()).collect::<Vec<_>>(), img.layer_dirs().iter().map(|d| d.file_name().unwrap().to_owned()).collect::<Vec<_>>());
+    // skopeo reads our archive as an oci-archive and as a docker-archive.
+    for (transport, tagged) in [("oci-archive", format!("{}", archive.display())), ("docker-archive", format!("{}", archive.display()))] {
+        let out = tempfile::tempdir().unwrap();
+        let st = std::process::Command::new("skopeo").args(["copy", "--quiet"]).arg(format!("{transport}:{tagged}")).arg(format!("oci:{}:x", out.path().join("o").display())).output().unwrap();
+        assert!(st.status.success(), "{transport}: {}", String::from_utf8_lossy(&st.stderr));
+    }
+    // A legacy docker-archive written by skopeo loads too (uncompressed layers, same diff_ids).
+    // (skopeo cannot write zstd images as docker-archive: use the gzip fixture.)
+    let single = pushed(&reg, images::single, "single", "single:1");
+    let legacy = root.path().join("legacy.tar");
+    let st = std::process::Command::new("skopeo").args(["copy", "--quiet", "--src-tls-verify=false"]).arg(format!("docker://{}/single:1", reg.host())).arg(format!("docker-archive:{}:legacy/app:3", legacy.display())).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let root3 = TempRoot::new();
+    let store3 = Store::open(&root3.paths).unwrap();
+    let loaded = image::archive::load(&store3, std::fs::File::open(&legacy).unwrap(), &Platform::host()).unwrap();
+    assert_eq!(loaded, vec![image::archive::Loaded::Named(Reference::parse("legacy/app:3").unwrap())]);
+    let l = store3.get("legacy/app:3").unwrap();
+    assert_eq!(l.id, single.config, "same config, same image ID");
+    assert_eq!(l.config.rootfs.diff_ids, single.diff_ids);
+    assert!(l.layer_dirs()[0].join("bin/busybox").is_file());
+    // rm deletes, gc frees every blob and layer.
+    let removed = store2.remove(&r.to_string(), false, &HashSet::new()).unwrap();
+    assert!(removed.contains(&image::Removed::Deleted(fx.config.clone())), "{removed:?}");
+    let gc = store2.gc().unwrap();
+    assert_eq!(gc.layers, 3);
+    assert_eq!(std::fs::read_dir(root2.paths.images().join("blobs/sha256")).unwrap().count(), 0);
+    // prune -a with the image in use keeps it.
+    let in_use: HashSet<Digest> = [l.id.clone()].into();
+    let (removed, _) = store3.prune(true, &in_use).unwrap();
+    assert!(removed.is_empty());
+    let (removed, _) = store3.prune(true, &HashSet::new()).unwrap();
+    assert!(removed.contains(&image::Removed::Deleted(l.id.clone())));
+}
