@@ -62,7 +62,8 @@ pub struct LsArgs {
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
     /// Filter output based on conditions provided (`dangling=true|false`, `reference=PATTERN`)
-    #[arg(short, long)]
+    // No `-f`: rcompose's global `-f` is the Compose file.
+    #[arg(long)]
     pub filter: Vec<String>,
     /// Format output: `table` or `json`
     #[arg(long, default_value = "table")]
@@ -92,8 +93,8 @@ pub struct PushArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// Force removal of the image
-    #[arg(short, long)]
+    /// Force removal of the image (no `-f`: that is the global Compose-file option)
+    #[arg(long)]
     pub force: bool,
     #[arg(required = true)]
     pub images: Vec<String>,
@@ -104,8 +105,8 @@ pub struct PruneArgs {
     /// Remove all unused images, not just dangling ones
     #[arg(short, long)]
     pub all: bool,
-    /// Do not prompt for confirmation
-    #[arg(short, long)]
+    /// Do not prompt for confirmation (no `-f`: that is the global Compose-file option)
+    #[arg(long)]
     pub force: bool,
 }
 
@@ -157,7 +158,8 @@ pub struct ImportArgs {
     #[arg(short, long)]
     pub change: Vec<String>,
     /// File (or `-` for STDIN)
-    pub file: String,
+    #[arg(value_name = "FILE")]
+    pub source: String,
     /// REPOSITORY[:TAG]
     pub reference: Option<String>,
 }
@@ -167,8 +169,8 @@ pub struct LoginArgs {
     /// Username
     #[arg(short, long)]
     pub username: Option<String>,
-    /// Password
-    #[arg(short, long)]
+    /// Password (no `-p`: that is the global project-name option)
+    #[arg(long)]
     pub password: Option<String>,
     /// Take the password from stdin
     #[arg(long = "password-stdin")]
@@ -795,10 +797,10 @@ fn import(global: &GlobalArgs, a: ImportArgs) -> Result<i32, CliError> {
             }
         }
     };
-    let img = if a.file == "-" {
+    let img = if a.source == "-" {
         image::archive::import(&st, std::io::stdin().lock(), tag.as_ref(), a.message.as_deref(), apply)
     } else {
-        let f = fs_err::File::open(&a.file).map_err(|e| UserError::new(e.to_string()))?;
+        let f = fs_err::File::open(&a.source).map_err(|e| UserError::new(e.to_string()))?;
         image::archive::import(&st, f, tag.as_ref(), a.message.as_deref(), apply)
     }
     .map_err(user_err)?;
