@@ -18,7 +18,12 @@ fn rc(root: &TempRoot, home: &std::path::Path) -> Command {
 
 fn stdout(c: &mut Command) -> String {
     let out = c.output().unwrap();
-    assert!(out.status.success(), "{:?} failed: {}", c, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        c,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -33,59 +38,128 @@ fn image_commands_behave_like_docker_image() {
     let home = tmp.path();
     let name = format!("{}/bb:1", reg.host());
 
-    let out = rc(&root, home).args(["image", "pull", &name]).output().unwrap();
+    let out = rc(&root, home)
+        .args(["image", "pull", &name])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{name}\n"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("1: Pulling from {}/bb", reg.host())), "{err}");
-    assert!(err.contains("Pull complete") && err.contains(&format!("Digest: {}", fx.manifest)), "{err}");
-    assert!(err.contains(&format!("Status: Downloaded newer image for {name}")), "{err}");
+    assert!(
+        err.contains(&format!("1: Pulling from {}/bb", reg.host())),
+        "{err}"
+    );
+    assert!(
+        err.contains("Pull complete") && err.contains(&format!("Digest: {}", fx.manifest)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{err}"
+    );
 
     let ls = stdout(rc(&root, home).args(["image", "ls"]));
     let lines: Vec<&str> = ls.lines().collect();
-    assert!(lines[0].starts_with("REPOSITORY") && lines[0].contains("IMAGE ID"), "{ls}");
-    assert!(lines[1].contains(&format!("{}/bb", reg.host())) && lines[1].contains(fx.config.short()), "{ls}");
-    assert_eq!(stdout(rc(&root, home).args(["image", "ls", "-q"])), format!("{}\n", fx.config.short()));
-    let json: serde_json::Value = serde_json::from_str(stdout(rc(&root, home).args(["image", "ls", "--format", "json"])).lines().next().unwrap()).unwrap();
+    assert!(
+        lines[0].starts_with("REPOSITORY") && lines[0].contains("IMAGE ID"),
+        "{ls}"
+    );
+    assert!(
+        lines[1].contains(&format!("{}/bb", reg.host())) && lines[1].contains(fx.config.short()),
+        "{ls}"
+    );
+    assert_eq!(
+        stdout(rc(&root, home).args(["image", "ls", "-q"])),
+        format!("{}\n", fx.config.short())
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        stdout(rc(&root, home).args(["image", "ls", "--format", "json"]))
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(json["Tag"], "1");
     assert_eq!(json["Digest"], fx.manifest.to_string());
 
     // tag, then rm of one tag only untags.
     stdout(rc(&root, home).args(["image", "tag", &name, "local/other:x"]));
-    assert_eq!(stdout(rc(&root, home).args(["image", "rm", "local/other:x"])), "Untagged: local/other:x\n");
+    assert_eq!(
+        stdout(rc(&root, home).args(["image", "rm", "local/other:x"])),
+        "Untagged: local/other:x\n"
+    );
 
-    let inspect: serde_json::Value = serde_json::from_str(&stdout(rc(&root, home).args(["image", "inspect", &name]))).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&stdout(rc(&root, home).args(["image", "inspect", &name]))).unwrap();
     assert_eq!(inspect[0]["Id"], fx.config.to_string());
     assert_eq!(inspect[0]["Config"]["Cmd"][0], "sh");
-    assert_eq!(inspect[0]["RootFS"]["Layers"][0], fx.diff_ids[0].to_string());
+    assert_eq!(
+        inspect[0]["RootFS"]["Layers"][0],
+        fx.diff_ids[0].to_string()
+    );
     let hist = stdout(rc(&root, home).args(["image", "history", &name]));
-    assert!(hist.starts_with("IMAGE") && hist.contains("fixture"), "{hist}");
+    assert!(
+        hist.starts_with("IMAGE") && hist.contains("fixture"),
+        "{hist}"
+    );
 
     // save -o, rm, load -i.
     let archive = tmp.path().join("bb.tar");
-    stdout(rc(&root, home).args(["image", "save", "-o"]).arg(&archive).arg(&name));
+    stdout(
+        rc(&root, home)
+            .args(["image", "save", "-o"])
+            .arg(&archive)
+            .arg(&name),
+    );
     let rm = stdout(rc(&root, home).args(["image", "rm", &name]));
-    assert!(rm.contains(&format!("Untagged: {name}")) && rm.contains(&format!("Deleted: {}", fx.config)), "{rm}");
+    assert!(
+        rm.contains(&format!("Untagged: {name}"))
+            && rm.contains(&format!("Deleted: {}", fx.config)),
+        "{rm}"
+    );
     assert_eq!(stdout(rc(&root, home).args(["image", "ls", "-q"])), "");
-    assert_eq!(stdout(rc(&root, home).args(["image", "load", "-i"]).arg(&archive)), format!("Loaded image: {name}\n"));
+    assert_eq!(
+        stdout(rc(&root, home).args(["image", "load", "-i"]).arg(&archive)),
+        format!("Loaded image: {name}\n")
+    );
 
     // import a rootfs tarball; it is untagged → dangling until tagged.
     let rootfs = tmp.path().join("rootfs.tar");
-    std::fs::write(&rootfs, images::tar_of(&images::busybox_rootfs(images::busybox_binary()))).unwrap();
-    let id = stdout(rc(&root, home).args(["image", "import", "-c", "CMD [\"sh\"]"]).arg(&rootfs));
+    std::fs::write(
+        &rootfs,
+        images::tar_of(&images::busybox_rootfs(images::busybox_binary())),
+    )
+    .unwrap();
+    let id = stdout(
+        rc(&root, home)
+            .args(["image", "import", "-c", "CMD [\"sh\"]"])
+            .arg(&rootfs),
+    );
     assert!(id.starts_with("sha256:"));
     let dangling = stdout(rc(&root, home).args(["image", "ls", "-q", "--filter", "dangling=true"]));
     assert_eq!(dangling.trim(), &id.trim()[7..19]);
     let pruned = stdout(rc(&root, home).args(["image", "prune", "--force"]));
-    assert!(pruned.contains(&format!("deleted: {}", id.trim())), "{pruned}");
+    assert!(
+        pruned.contains(&format!("deleted: {}", id.trim())),
+        "{pruned}"
+    );
     assert!(pruned.contains("Total reclaimed space:"), "{pruned}");
-    assert_eq!(stdout(rc(&root, home).args(["image", "ls", "-q", "--filter", "dangling=true"])), "");
+    assert_eq!(
+        stdout(rc(&root, home).args(["image", "ls", "-q", "--filter", "dangling=true"])),
+        ""
+    );
 
     // Errors: unknown image, bad reference.
-    let out = rc(&root, home).args(["image", "inspect", "nope"]).output().unwrap();
+    let out = rc(&root, home)
+        .args(["image", "inspect", "nope"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such image: nope"));
-    let out = rc(&root, home).args(["image", "pull", "Bad/Name"]).output().unwrap();
+    let out = rc(&root, home)
+        .args(["image", "pull", "Bad/Name"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be lowercase"));
 }
@@ -100,21 +174,41 @@ fn login_writes_docker_config_and_pull_uses_it() {
     let root = TempRoot::new();
     let home = tmp.path();
     let name = format!("{}/priv:1", reg.host());
-    let out = rc(&root, home).args(["image", "pull", "-q", &name]).output().unwrap();
+    let out = rc(&root, home)
+        .args(["image", "pull", "-q", &name])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("rcompose login"), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = rc(&root, home).args(["login", "-u", USER, "--password-stdin", &reg.host()]).write_stdin("wrong\n").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rcompose login"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = rc(&root, home)
+        .args(["login", "-u", USER, "--password-stdin", &reg.host()])
+        .write_stdin("wrong\n")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(!home.join(".docker/config.json").exists());
-    let ok = stdout(rc(&root, home).args(["login", "-u", USER, "--password-stdin", &reg.host()]).write_stdin(format!("{PASSWORD}\n")));
+    let ok = stdout(
+        rc(&root, home)
+            .args(["login", "-u", USER, "--password-stdin", &reg.host()])
+            .write_stdin(format!("{PASSWORD}\n")),
+    );
     assert_eq!(ok, "Login Succeeded\n");
-    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(home.join(".docker/config.json")).unwrap()).unwrap();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.join(".docker/config.json")).unwrap()).unwrap();
     use base64::Engine;
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
     assert_eq!(cfg["auths"][reg.host()]["auth"], auth);
     stdout(rc(&root, home).args(["image", "pull", "-q", &name]));
-    assert_eq!(stdout(rc(&root, home).args(["logout", &reg.host()])), format!("Removing login credentials for {}\n", reg.host()));
-    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(home.join(".docker/config.json")).unwrap()).unwrap();
+    assert_eq!(
+        stdout(rc(&root, home).args(["logout", &reg.host()])),
+        format!("Removing login credentials for {}\n", reg.host())
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.join(".docker/config.json")).unwrap()).unwrap();
     assert!(cfg["auths"].get(reg.host()).is_none());
 }
 
@@ -123,9 +217,15 @@ fn pull_from_a_closed_port_says_the_registry_cannot_be_reached() {
     let tmp = tempfile::tempdir().unwrap();
     let root = TempRoot::new();
     let port = support::registry::free_port();
-    let out = rc(&root, tmp.path()).args(["image", "pull", &format!("127.0.0.1:{port}/x:1")]).output().unwrap();
+    let out = rc(&root, tmp.path())
+        .args(["image", "pull", &format!("127.0.0.1:{port}/x:1")])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("cannot reach registry `127.0.0.1:{port}`")), "{err}");
+    assert!(
+        err.contains(&format!("cannot reach registry `127.0.0.1:{port}`")),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
 }

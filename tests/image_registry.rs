@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use rcompose::image::{self, Client, Config, Digest, Platform, Reference, Store, credentials::Credentials, reporter::Recorder};
+use rcompose::image::{
+    self, Client, Config, Digest, Platform, Reference, Store, credentials::Credentials,
+    reporter::Recorder,
+};
 use support::images::{self, Layout};
 use support::registry::{Auth, PASSWORD, Registry, TempRoot, USER};
 
@@ -14,7 +17,12 @@ fn client() -> Client {
     Client::new(Config::default())
 }
 
-fn pushed(reg: &Registry, build: impl FnOnce(&mut Layout) -> images::Fixture, tag: &str, dest: &str) -> images::Fixture {
+fn pushed(
+    reg: &Registry,
+    build: impl FnOnce(&mut Layout) -> images::Fixture,
+    tag: &str,
+    dest: &str,
+) -> images::Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let mut l = Layout::new(&tmp.path().join("layout"));
     let f = build(&mut l);
@@ -34,11 +42,20 @@ fn pull_single_layer_image_matches_the_registry_digest_for_digest() {
     assert_eq!(img.manifest_digest, fx.manifest);
     assert_eq!(img.id, fx.config);
     assert_eq!(img.config.rootfs.diff_ids, fx.diff_ids);
-    assert_eq!(img.config.config.cmd.as_deref(), Some(&["sh".to_string()][..]));
+    assert_eq!(
+        img.config.config.cmd.as_deref(),
+        Some(&["sh".to_string()][..])
+    );
     let dirs = img.layer_dirs();
     assert_eq!(dirs.len(), 1);
-    assert_eq!(std::fs::read(dirs[0].join("bin/busybox")).unwrap(), images::busybox_binary());
-    assert_eq!(std::fs::read_link(dirs[0].join("bin/sh")).unwrap(), Path::new("busybox"));
+    assert_eq!(
+        std::fs::read(dirs[0].join("bin/busybox")).unwrap(),
+        images::busybox_binary()
+    );
+    assert_eq!(
+        std::fs::read_link(dirs[0].join("bin/sh")).unwrap(),
+        Path::new("busybox")
+    );
     for l in &fx.layers {
         assert!(store.has_blob(l), "layer blob {l} kept for push/save");
     }
@@ -52,8 +69,18 @@ fn pull_single_layer_image_matches_the_registry_digest_for_digest() {
     let rec2 = Recorder::default();
     image::pull(&store, &client(), &r, &Platform::host(), &rec2).unwrap();
     let events = rec2.0.lock().unwrap();
-    assert!(events.iter().any(|e| matches!(e, image::Event::Layer { status: image::LayerStatus::AlreadyExists, .. })));
-    assert!(events.iter().any(|e| matches!(e, image::Event::Pulled { updated: false, .. })));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        image::Event::Layer {
+            status: image::LayerStatus::AlreadyExists,
+            ..
+        }
+    )));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, image::Event::Pulled { updated: false, .. }))
+    );
 }
 
 #[test]
@@ -78,17 +105,26 @@ fn pull_applies_whiteouts_and_opaque_dirs_as_overlay_sees_them() {
     let mnt = tempfile::tempdir().unwrap();
     let lower: Vec<String> = dirs.iter().rev().map(|d| d.display().to_string()).collect();
     let opts = format!("lowerdir={}", lower.join(":"));
-    let st = std::process::Command::new("mount").args(["-t", "overlay", "overlay", "-o", &opts]).arg(mnt.path()).status().unwrap();
+    let st = std::process::Command::new("mount")
+        .args(["-t", "overlay", "overlay", "-o", &opts])
+        .arg(mnt.path())
+        .status()
+        .unwrap();
     assert!(st.success());
     let listing = |p: &str| -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(mnt.path().join(p)).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(mnt.path().join(p))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     };
     let data = listing("data");
     let opq = listing("opq");
     let bb = std::fs::read(mnt.path().join("bin/busybox")).is_ok();
-    let _ = std::process::Command::new("umount").arg(mnt.path()).status();
+    let _ = std::process::Command::new("umount")
+        .arg(mnt.path())
+        .status();
     assert_eq!(data, vec!["kept"]);
     assert_eq!(opq, vec!["z"]);
     assert!(bb);
@@ -99,7 +135,14 @@ fn xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
     let path = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
     let n = std::ffi::CString::new(name).unwrap();
     let mut buf = vec![0u8; 64];
-    let r = unsafe { libc::lgetxattr(path.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let r = unsafe {
+        libc::lgetxattr(
+            path.as_ptr(),
+            n.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     if r < 0 {
         return None;
     }
@@ -108,7 +151,10 @@ fn xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
 }
 
 fn creds() -> Credentials {
-    Credentials { username: USER.into(), password: PASSWORD.into() }
+    Credentials {
+        username: USER.into(),
+        password: PASSWORD.into(),
+    }
 }
 
 #[test]
@@ -126,9 +172,22 @@ fn pull_with_basic_auth_needs_the_credentials() {
     let img = image::pull(&store, &c, &r, &Platform::host(), &image::NoReporter).unwrap();
     assert_eq!(img.manifest_digest, fx.manifest);
     let bad = client();
-    bad.set_credentials(&reg.host(), Credentials { username: USER.into(), password: "wrong".into() });
+    bad.set_credentials(
+        &reg.host(),
+        Credentials {
+            username: USER.into(),
+            password: "wrong".into(),
+        },
+    );
     let root2 = TempRoot::new();
-    let err = image::pull(&Store::open(&root2.paths).unwrap(), &bad, &r, &Platform::host(), &image::NoReporter).unwrap_err();
+    let err = image::pull(
+        &Store::open(&root2.paths).unwrap(),
+        &bad,
+        &r,
+        &Platform::host(),
+        &image::NoReporter,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("unauthorized"), "{err}");
 }
 
@@ -152,7 +211,16 @@ fn pull_and_push_with_bearer_tokens() {
     let d = image::push(&store, &c, &target, &rec).unwrap();
     assert_eq!(d, fx.manifest);
     let events = rec.0.lock().unwrap();
-    assert!(events.iter().any(|e| matches!(e, image::Event::Layer { status: image::LayerStatus::Mounted { .. }, .. })), "{events:?}");
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            image::Event::Layer {
+                status: image::LayerStatus::Mounted { .. },
+                ..
+            }
+        )),
+        "{events:?}"
+    );
 }
 
 #[test]
@@ -167,16 +235,31 @@ fn push_round_trips_digest_for_digest_and_skips_existing_blobs() {
     let dst = Reference::parse(&format!("{}/elsewhere/dst:v2", reg.host())).unwrap();
     store.tag(&img.manifest_descriptor, &dst).unwrap();
     // Forget the source repository so no mount is possible: a real upload.
-    store.remove(&src.to_string(), false, &HashSet::new()).unwrap();
-    store.remove(&src.with_digest(fx.manifest.clone()).to_string(), false, &HashSet::new()).unwrap();
+    store
+        .remove(&src.to_string(), false, &HashSet::new())
+        .unwrap();
+    store
+        .remove(
+            &src.with_digest(fx.manifest.clone()).to_string(),
+            false,
+            &HashSet::new(),
+        )
+        .unwrap();
     let rec = Recorder::default();
     let d = image::push(&store, &c, &dst, &rec).unwrap();
     assert_eq!(d, fx.manifest);
-    assert!(rec.0.lock().unwrap().iter().any(|e| matches!(e, image::Event::Layer { status: image::LayerStatus::Pushed, .. })));
+    assert!(rec.0.lock().unwrap().iter().any(|e| matches!(
+        e,
+        image::Event::Layer {
+            status: image::LayerStatus::Pushed,
+            ..
+        }
+    )));
     // skopeo reads back the same manifest and blobs.
     let out = tempfile::tempdir().unwrap();
     reg.skopeo_pull("elsewhere/dst:v2", &out.path().join("oci"), "x");
-    let idx: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("oci/index.json")).unwrap()).unwrap();
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("oci/index.json")).unwrap()).unwrap();
     assert_eq!(idx["manifests"][0]["digest"], fx.manifest.to_string());
     for l in &fx.layers {
         assert!(out.path().join("oci/blobs/sha256").join(l.hex()).exists());
@@ -185,7 +268,18 @@ fn push_round_trips_digest_for_digest_and_skips_existing_blobs() {
     let rec = Recorder::default();
     image::push(&store, &c, &dst, &rec).unwrap();
     let ev = rec.0.lock().unwrap();
-    assert_eq!(ev.iter().filter(|e| matches!(e, image::Event::Layer { status: image::LayerStatus::LayerAlreadyExists, .. })).count(), 3);
+    assert_eq!(
+        ev.iter()
+            .filter(|e| matches!(
+                e,
+                image::Event::Layer {
+                    status: image::LayerStatus::LayerAlreadyExists,
+                    ..
+                }
+            ))
+            .count(),
+        3
+    );
 }
 
 #[test]
@@ -198,19 +292,47 @@ fn multi_arch_index_selects_the_requested_platform() {
     let root = TempRoot::new();
     let store = Store::open(&root.paths).unwrap();
     let r = Reference::parse(&format!("{}/ma:1", reg.host())).unwrap();
-    let img = image::pull(&store, &client(), &r, &Platform::parse("linux/amd64").unwrap(), &image::NoReporter).unwrap();
+    let img = image::pull(
+        &store,
+        &client(),
+        &r,
+        &Platform::parse("linux/amd64").unwrap(),
+        &image::NoReporter,
+    )
+    .unwrap();
     assert_eq!(img.manifest_digest, amd.manifest);
     assert_eq!(img.repo_digests, vec![r.with_digest(idx.clone())]);
     let root2 = TempRoot::new();
     let store2 = Store::open(&root2.paths).unwrap();
-    let img = image::pull(&store2, &client(), &r, &Platform::parse("linux/arm64").unwrap(), &image::NoReporter).unwrap();
+    let img = image::pull(
+        &store2,
+        &client(),
+        &r,
+        &Platform::parse("linux/arm64").unwrap(),
+        &image::NoReporter,
+    )
+    .unwrap();
     assert_eq!(img.manifest_digest, arm.manifest);
     assert_eq!(img.config.architecture, "arm64");
     let bin = std::fs::read(img.layer_dirs()[0].join("bin/busybox")).unwrap();
-    assert_eq!(u16::from_le_bytes([bin[18], bin[19]]), 183, "an aarch64 ELF (e_machine 183)");
-    let err = image::pull(&store2, &client(), &r, &Platform::parse("linux/s390x").unwrap(), &image::NoReporter).unwrap_err();
+    assert_eq!(
+        u16::from_le_bytes([bin[18], bin[19]]),
+        183,
+        "an aarch64 ELF (e_machine 183)"
+    );
+    let err = image::pull(
+        &store2,
+        &client(),
+        &r,
+        &Platform::parse("linux/s390x").unwrap(),
+        &image::NoReporter,
+    )
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("linux/s390x") && msg.contains("linux/arm64"), "{msg}");
+    assert!(
+        msg.contains("linux/s390x") && msg.contains("linux/arm64"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -219,9 +341,13 @@ fn unreachable_registry_is_a_clear_error() {
     let root = TempRoot::new();
     let store = Store::open(&root.paths).unwrap();
     let r = Reference::parse(&format!("127.0.0.1:{port}/nothing:1")).unwrap();
-    let err = image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap_err();
+    let err =
+        image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains(&format!("cannot reach registry `127.0.0.1:{port}`")), "{msg}");
+    assert!(
+        msg.contains(&format!("cannot reach registry `127.0.0.1:{port}`")),
+        "{msg}"
+    );
     assert!(store.list().unwrap().is_empty());
 }
 
@@ -236,7 +362,8 @@ fn concurrent_pulls_of_one_image_unpack_each_layer_once() {
             .map(|_| {
                 s.spawn(|| {
                     let store = Store::open(&root.paths).unwrap();
-                    image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).map(|i| i.manifest_digest)
+                    image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter)
+                        .map(|i| i.manifest_digest)
                 })
             })
             .collect();
@@ -247,9 +374,18 @@ fn concurrent_pulls_of_one_image_unpack_each_layer_once() {
     }
     let store = Store::open(&root.paths).unwrap();
     assert_eq!(store.list().unwrap().len(), 1);
-    let layers: Vec<_> = std::fs::read_dir(root.paths.layers()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.') && !n.ends_with(".json")).collect();
+    let layers: Vec<_> = std::fs::read_dir(root.paths.layers())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !n.ends_with(".json"))
+        .collect();
     assert_eq!(layers.len(), 3);
-    assert_eq!(std::fs::read_dir(root.paths.layers().join(".tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(root.paths.layers().join(".tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -261,46 +397,234 @@ fn save_then_load_round_trips_and_rm_prune_collect_garbage() {
     let r = Reference::parse(&format!("{}/rt:1", reg.host())).unwrap();
     let img = image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap();
     let archive = root.path().join("saved.tar");
-    image::archive::save(&store, std::slice::from_ref(&img), std::fs::File::create(&archive).unwrap()).unwrap();
+    image::archive::save(
+        &store,
+        std::slice::from_ref(&img),
+        std::fs::File::create(&archive).unwrap(),
+    )
+    .unwrap();
     // Into a fresh store: same manifest, config and layers.
     let root2 = TempRoot::new();
     let store2 = Store::open(&root2.paths).unwrap();
-    let loaded = image::archive::load(&store2, std::fs::File::open(&archive).unwrap(), &Platform::host()).unwrap();
+    let loaded = image::archive::load(
+        &store2,
+        std::fs::File::open(&archive).unwrap(),
+        &Platform::host(),
+    )
+    .unwrap();
     assert_eq!(loaded, vec![image::archive::Loaded::Named(r.clone())]);
     let back = store2.get(&r.to_string()).unwrap();
     assert_eq!(back.manifest_digest, fx.manifest);
     assert_eq!(back.id, fx.config);
-    assert_eq!(back.layer_dirs().iter().map(|d| d.file_name().unwrap().to_owned()).collect::<Vec<_>>(), img.layer_dirs().iter().map(|d| d.file_name().unwrap().to_owned()).collect::<Vec<_>>());
+    assert_eq!(
+        back.layer_dirs()
+            .iter()
+            .map(|d| d.file_name().unwrap().to_owned())
+            .collect::<Vec<_>>(),
+        img.layer_dirs()
+            .iter()
+            .map(|d| d.file_name().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    );
     // skopeo reads our archive as an oci-archive and as a docker-archive.
-    for (transport, tagged) in [("oci-archive", format!("{}", archive.display())), ("docker-archive", format!("{}", archive.display()))] {
+    for (transport, tagged) in [
+        ("oci-archive", format!("{}", archive.display())),
+        ("docker-archive", format!("{}", archive.display())),
+    ] {
         let out = tempfile::tempdir().unwrap();
-        let st = std::process::Command::new("skopeo").args(["copy", "--quiet"]).arg(format!("{transport}:{tagged}")).arg(format!("oci:{}:x", out.path().join("o").display())).output().unwrap();
-        assert!(st.status.success(), "{transport}: {}", String::from_utf8_lossy(&st.stderr));
+        let st = std::process::Command::new("skopeo")
+            .args(["copy", "--quiet"])
+            .arg(format!("{transport}:{tagged}"))
+            .arg(format!("oci:{}:x", out.path().join("o").display()))
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{transport}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
     }
     // A legacy docker-archive written by skopeo loads too (uncompressed layers, same diff_ids).
     // (skopeo cannot write zstd images as docker-archive: use the gzip fixture.)
     let single = pushed(&reg, images::single, "single", "single:1");
     let legacy = root.path().join("legacy.tar");
-    let st = std::process::Command::new("skopeo").args(["copy", "--quiet", "--src-tls-verify=false"]).arg(format!("docker://{}/single:1", reg.host())).arg(format!("docker-archive:{}:legacy/app:3", legacy.display())).output().unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let st = std::process::Command::new("skopeo")
+        .args(["copy", "--quiet", "--src-tls-verify=false"])
+        .arg(format!("docker://{}/single:1", reg.host()))
+        .arg(format!("docker-archive:{}:legacy/app:3", legacy.display()))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let root3 = TempRoot::new();
     let store3 = Store::open(&root3.paths).unwrap();
-    let loaded = image::archive::load(&store3, std::fs::File::open(&legacy).unwrap(), &Platform::host()).unwrap();
-    assert_eq!(loaded, vec![image::archive::Loaded::Named(Reference::parse("legacy/app:3").unwrap())]);
+    let loaded = image::archive::load(
+        &store3,
+        std::fs::File::open(&legacy).unwrap(),
+        &Platform::host(),
+    )
+    .unwrap();
+    assert_eq!(
+        loaded,
+        vec![image::archive::Loaded::Named(
+            Reference::parse("legacy/app:3").unwrap()
+        )]
+    );
     let l = store3.get("legacy/app:3").unwrap();
     assert_eq!(l.id, single.config, "same config, same image ID");
     assert_eq!(l.config.rootfs.diff_ids, single.diff_ids);
     assert!(l.layer_dirs()[0].join("bin/busybox").is_file());
     // rm deletes, gc frees every blob and layer.
-    let removed = store2.remove(&r.to_string(), false, &HashSet::new()).unwrap();
-    assert!(removed.contains(&image::Removed::Deleted(fx.config.clone())), "{removed:?}");
+    let removed = store2
+        .remove(&r.to_string(), false, &HashSet::new())
+        .unwrap();
+    assert!(
+        removed.contains(&image::Removed::Deleted(fx.config.clone())),
+        "{removed:?}"
+    );
     let gc = store2.gc().unwrap();
     assert_eq!(gc.layers, 3);
-    assert_eq!(std::fs::read_dir(root2.paths.images().join("blobs/sha256")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(root2.paths.images().join("blobs/sha256"))
+            .unwrap()
+            .count(),
+        0
+    );
     // prune -a with the image in use keeps it.
     let in_use: HashSet<Digest> = [l.id.clone()].into();
     let (removed, _) = store3.prune(true, &in_use).unwrap();
     assert!(removed.is_empty());
     let (removed, _) = store3.prune(true, &HashSet::new()).unwrap();
     assert!(removed.contains(&image::Removed::Deleted(l.id.clone())));
+}
+
+#[test]
+fn a_layer_that_does_not_match_its_diff_id_leaves_nothing_behind() {
+    let reg = Registry::start(Auth::Anonymous);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut l = Layout::new(&tmp.path().join("layout"));
+    let tar = images::tar_of(&images::busybox_rootfs(images::busybox_binary()));
+    // The config claims another diff_id than the layer has.
+    let liar = l.image_with_diff_ids(
+        &[(tar, images::Comp::Gzip)],
+        &[Digest::of(b"not this layer")],
+    );
+    l.tag(&liar, "liar");
+    reg.skopeo_push(&l.dir, "liar", "liar:1");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/liar:1", reg.host())).unwrap();
+    let err =
+        image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap_err();
+    assert!(err.to_string().contains("diff_id digest mismatch"), "{err}");
+    assert!(store.list().unwrap().is_empty());
+    let layer_dirs: Vec<_> = std::fs::read_dir(root.paths.layers())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| !n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(layer_dirs.is_empty(), "{layer_dirs:?}");
+    assert_eq!(
+        std::fs::read_dir(root.paths.layers().join(".tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+    // GC removes the verified-but-unreferenced blobs.
+    store.gc().unwrap();
+    assert_eq!(
+        std::fs::read_dir(root.paths.images().join("blobs/sha256"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn ensure_image_follows_the_pull_policy() {
+    let reg = Registry::start(Auth::Anonymous);
+    let fx = pushed(&reg, images::single, "single", "pol:1");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/pol:1", reg.host())).unwrap();
+    let p = Platform::host();
+    let err = image::ensure_image(&store, &r, image::PullPolicy::Never, &p, &image::NoReporter)
+        .unwrap_err();
+    assert!(matches!(err, image::Error::NeverPull(_)), "{err}");
+    let img = image::ensure_image(
+        &store,
+        &r,
+        image::PullPolicy::Missing,
+        &p,
+        &image::NoReporter,
+    )
+    .unwrap();
+    assert_eq!(img.manifest_digest, fx.manifest);
+    let port = reg.port;
+    drop(reg);
+    // The registry is gone: `missing` and `never` use the local image, `always` must fail.
+    for policy in [
+        image::PullPolicy::Missing,
+        image::PullPolicy::Never,
+        image::PullPolicy::Every(std::time::Duration::from_secs(3600)),
+    ] {
+        assert_eq!(
+            image::ensure_image(&store, &r, policy, &p, &image::NoReporter)
+                .unwrap()
+                .id,
+            fx.config
+        );
+    }
+    let err = image::ensure_image(
+        &store,
+        &r,
+        image::PullPolicy::Always,
+        &p,
+        &image::NoReporter,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    // A local image for another platform does not satisfy the request.
+    let err = image::ensure_image(
+        &store,
+        &r,
+        image::PullPolicy::Never,
+        &Platform::parse("linux/arm64").unwrap(),
+        &image::NoReporter,
+    )
+    .unwrap_err();
+    assert!(matches!(err, image::Error::NeverPull(_)), "{err}");
+}
+
+#[test]
+fn docker_hub_names_are_pulled_through_a_configured_mirror() {
+    let reg = Registry::start(Auth::Anonymous);
+    let fx = pushed(&reg, images::single, "single", "library/bb:mirror");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let cfg = Config {
+        registry_mirrors: vec![format!("http://{}", reg.host())],
+        ..Config::default()
+    };
+    let r = Reference::parse("bb:mirror").unwrap();
+    let img = image::pull(
+        &store,
+        &Client::new(cfg),
+        &r,
+        &Platform::host(),
+        &image::NoReporter,
+    )
+    .unwrap();
+    assert_eq!(img.manifest_digest, fx.manifest);
+    assert_eq!(
+        img.repo_tags,
+        vec![Reference::parse("docker.io/library/bb:mirror").unwrap()]
+    );
+    assert_eq!(store.resolve("bb:mirror").unwrap().unwrap().id, fx.config);
 }

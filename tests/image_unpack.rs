@@ -28,13 +28,22 @@ impl Sandbox {
     }
     /// Everything outside `layer/` is as it was.
     fn assert_outside_untouched(&self) {
-        let mut names: Vec<String> = std::fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         assert_eq!(names, vec!["layer", "outside"]);
-        let mut out: Vec<String> = std::fs::read_dir(self.dir.path().join("outside")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut out: Vec<String> = std::fs::read_dir(self.dir.path().join("outside"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         out.sort();
         assert_eq!(out, vec!["victim"]);
-        assert_eq!(std::fs::read(self.dir.path().join("outside/victim")).unwrap(), b"original");
+        assert_eq!(
+            std::fs::read(self.dir.path().join("outside/victim")).unwrap(),
+            b"original"
+        );
         assert!(!Path::new("/tmp/rcompose-escape-canary").exists());
     }
 }
@@ -42,8 +51,15 @@ impl Sandbox {
 #[test]
 fn absolute_paths_land_inside_the_layer() {
     let s = Sandbox::new();
-    s.unpack(&[file("/tmp/rcompose-escape-canary", b"x"), file("//etc/abs", b"y")]).unwrap();
-    assert_eq!(std::fs::read(s.layer().join("tmp/rcompose-escape-canary")).unwrap(), b"x");
+    s.unpack(&[
+        file("/tmp/rcompose-escape-canary", b"x"),
+        file("//etc/abs", b"y"),
+    ])
+    .unwrap();
+    assert_eq!(
+        std::fs::read(s.layer().join("tmp/rcompose-escape-canary")).unwrap(),
+        b"x"
+    );
     assert_eq!(std::fs::read(s.layer().join("etc/abs")).unwrap(), b"y");
     s.assert_outside_untouched();
 }
@@ -51,9 +67,13 @@ fn absolute_paths_land_inside_the_layer() {
 #[test]
 fn dot_dot_climbing_out_of_the_root_is_refused() {
     let s = Sandbox::new();
-    let err = s.unpack(&[file("../outside/victim", b"pwned")]).unwrap_err();
+    let err = s
+        .unpack(&[file("../outside/victim", b"pwned")])
+        .unwrap_err();
     assert!(matches!(err, UnpackError::Escape { .. }), "{err}");
-    let err = s.unpack(&[file("a/../../outside/victim", b"pwned")]).unwrap_err();
+    let err = s
+        .unpack(&[file("a/../../outside/victim", b"pwned")])
+        .unwrap_err();
     assert!(matches!(err, UnpackError::Escape { .. }), "{err}");
     s.assert_outside_untouched();
     // `..` that stays inside is fine.
@@ -66,7 +86,13 @@ fn writes_through_symlinked_dirs_stay_inside() {
     let s = Sandbox::new();
     let outside = s.dir.path().join("outside");
     // Targets that do not exist inside the root: the write fails, nothing leaks.
-    assert!(s.unpack(&[E::Symlink("abs".into(), outside.display().to_string()), file("abs/victim", b"pwned")]).is_err());
+    assert!(
+        s.unpack(&[
+            E::Symlink("abs".into(), outside.display().to_string()),
+            file("abs/victim", b"pwned")
+        ])
+        .is_err()
+    );
     s.assert_outside_untouched();
     // Targets that exist inside the root (as if the layer were `/`) receive the write.
     s.unpack(&[
@@ -79,17 +105,31 @@ fn writes_through_symlinked_dirs_stay_inside() {
     ])
     .unwrap();
     s.assert_outside_untouched();
-    assert_eq!(std::fs::read(s.layer().join("outside/victim")).unwrap(), b"pwned");
-    assert_eq!(std::fs::read(s.layer().join("tmp/rcompose-escape-canary")).unwrap(), b"pwned");
+    assert_eq!(
+        std::fs::read(s.layer().join("outside/victim")).unwrap(),
+        b"pwned"
+    );
+    assert_eq!(
+        std::fs::read(s.layer().join("tmp/rcompose-escape-canary")).unwrap(),
+        b"pwned"
+    );
 }
 
 #[test]
 fn a_file_over_a_symlink_replaces_the_symlink() {
     let s = Sandbox::new();
     let victim = s.dir.path().join("outside/victim");
-    s.unpack(&[E::Symlink("link".into(), victim.display().to_string()), file("link", b"pwned")]).unwrap();
+    s.unpack(&[
+        E::Symlink("link".into(), victim.display().to_string()),
+        file("link", b"pwned"),
+    ])
+    .unwrap();
     s.assert_outside_untouched();
-    assert!(std::fs::symlink_metadata(s.layer().join("link")).unwrap().is_file());
+    assert!(
+        std::fs::symlink_metadata(s.layer().join("link"))
+            .unwrap()
+            .is_file()
+    );
 }
 
 #[test]
@@ -97,13 +137,20 @@ fn hardlinks_cannot_reach_outside_files() {
     let s = Sandbox::new();
     let victim = s.dir.path().join("outside/victim");
     // Absolute target: resolved inside the root, where it does not exist.
-    let err = s.unpack(&[E::Hardlink("h".into(), victim.display().to_string())]).unwrap_err();
+    let err = s
+        .unpack(&[E::Hardlink("h".into(), victim.display().to_string())])
+        .unwrap_err();
     assert!(matches!(err, UnpackError::HardlinkMissing { .. }), "{err}");
-    let err = s.unpack(&[E::Hardlink("h2".into(), "../outside/victim".into())]).unwrap_err();
+    let err = s
+        .unpack(&[E::Hardlink("h2".into(), "../outside/victim".into())])
+        .unwrap_err();
     assert!(matches!(err, UnpackError::HardlinkEscape { .. }), "{err}");
     // Through a symlinked parent.
     let err = s
-        .unpack(&[E::Symlink("up".into(), "../outside".into()), E::Hardlink("h3".into(), "up/victim".into())])
+        .unpack(&[
+            E::Symlink("up".into(), "../outside".into()),
+            E::Hardlink("h3".into(), "up/victim".into()),
+        ])
         .unwrap_err();
     assert!(matches!(err, UnpackError::HardlinkMissing { .. }), "{err}");
     // To a symlink pointing out: links the symlink itself; writing the link is contained.
@@ -121,11 +168,22 @@ fn hardlinks_cannot_reach_outside_files() {
 #[test]
 fn device_nodes_are_not_created() {
     let s = Sandbox::new();
-    let u = s.unpack(&[E::Char("dev/sda".into(), 8, 0), E::Char("mem".into(), 1, 1), E::Fifo("fifo".into())]).unwrap();
+    let u = s
+        .unpack(&[
+            E::Char("dev/sda".into(), 8, 0),
+            E::Char("mem".into(), 1, 1),
+            E::Fifo("fifo".into()),
+        ])
+        .unwrap();
     assert_eq!(u.skipped_devices, 2);
     assert!(!s.layer().join("dev/sda").exists());
     assert!(!s.layer().join("mem").exists());
-    assert!(std::fs::symlink_metadata(s.layer().join("fifo")).unwrap().file_type().is_fifo());
+    assert!(
+        std::fs::symlink_metadata(s.layer().join("fifo"))
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
 }
 
 #[test]
@@ -135,11 +193,17 @@ fn tar_bombs_hit_the_limits() {
     let tar = tar_of(&[E::File("zeros".into(), vec![0u8; 64 << 20], 0o644)]);
     let gz = gzip(&tar);
     assert!(gz.len() < 1 << 20);
-    let limits = Limits { max_bytes: 8 << 20, max_entries: 1000 };
+    let limits = Limits {
+        max_bytes: 8 << 20,
+        max_entries: 1000,
+    };
     let err = unpack_layer(&gz[..], &s.layer(), &limits).unwrap_err();
     assert!(matches!(err, UnpackError::TooLarge { .. }), "{err}");
     let many: Vec<E> = (0..50).map(|i| file(&format!("f{i}"), b"")).collect();
-    let limits = Limits { max_bytes: 1 << 30, max_entries: 10 };
+    let limits = Limits {
+        max_bytes: 1 << 30,
+        max_entries: 10,
+    };
     let err = unpack_layer(&tar_of(&many)[..], &s.layer(), &limits).unwrap_err();
     assert!(matches!(err, UnpackError::TooManyEntries { .. }), "{err}");
 }
@@ -147,13 +211,20 @@ fn tar_bombs_hit_the_limits() {
 #[test]
 fn forged_overlay_xattrs_and_whiteout_tricks_stay_inside() {
     let s = Sandbox::new();
+    s.unpack(&[file("../.wh.outside", b"")]).unwrap_err();
     s.unpack(&[
-        file("../.wh.outside", b""),
+        file(".wh...", b""),
+        file("x/.wh..wh..opq", b""),
+        file(".wh.victim", b""),
     ])
-    .unwrap_err();
-    s.unpack(&[file(".wh...", b""), file("x/.wh..wh..opq", b""), file(".wh.victim", b"")]).unwrap();
+    .unwrap();
     s.assert_outside_untouched();
-    assert!(std::fs::symlink_metadata(s.layer().join("victim")).unwrap().file_type().is_char_device());
+    assert!(
+        std::fs::symlink_metadata(s.layer().join("victim"))
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
 }
 
 #[test]

@@ -10,7 +10,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::{CliError, GlobalArgs, UserError};
-use crate::image::{self, Client, Config, Digest, Event, Image, LayerStatus, Platform, Reference, Removed, Reporter, Store};
+use crate::image::{
+    self, Client, Config, Digest, Event, Image, LayerStatus, Platform, Reference, Removed,
+    Reporter, Store,
+};
 use crate::paths::Paths;
 
 #[derive(Debug, Args)]
@@ -187,9 +190,19 @@ pub struct LogoutArgs {
 fn user_err(e: image::Error) -> CliError {
     use image::Error as E;
     match e {
-        E::NotFound(_) | E::Ambiguous(_) | E::Conflict(_) | E::Reference(_) | E::NoMatchingPlatform { .. } | E::NeverPull(_) | E::Config(_) | E::Credentials(_) | E::Invalid(_) => {
-            UserError::new(format!("Error response from daemon: {e}").replace("Error response from daemon: No such image", "Error: No such image")).into()
-        }
+        E::NotFound(_)
+        | E::Ambiguous(_)
+        | E::Conflict(_)
+        | E::Reference(_)
+        | E::NoMatchingPlatform { .. }
+        | E::NeverPull(_)
+        | E::Config(_)
+        | E::Credentials(_)
+        | E::Invalid(_) => UserError::new(format!("Error response from daemon: {e}").replace(
+            "Error response from daemon: No such image",
+            "Error: No such image",
+        ))
+        .into(),
         E::Registry(r) => {
             let msg = r.to_string();
             let (main, hint) = match msg.split_once("\n\nhint: ") {
@@ -211,7 +224,12 @@ fn user_err(e: image::Error) -> CliError {
 
 fn store(global: &GlobalArgs) -> Result<Store, CliError> {
     let paths = Paths::from_env(global.root.clone());
-    Store::open(&paths).map_err(|e| CliError::Internal(anyhow::Error::new(e).context(format!("cannot open the image store under `{}`", paths.root.display()))))
+    Store::open(&paths).map_err(|e| {
+        CliError::Internal(anyhow::Error::new(e).context(format!(
+            "cannot open the image store under `{}`",
+            paths.root.display()
+        )))
+    })
 }
 
 fn parse_ref(s: &str) -> Result<Reference, CliError> {
@@ -239,7 +257,8 @@ pub fn run(global: &GlobalArgs, args: ImageArgs) -> Result<i32, CliError> {
         ImageCommand::Tag { source, target } => {
             let st = store(global)?;
             let img = st.get(&source).map_err(user_err)?;
-            st.tag(&img.manifest_descriptor, &parse_ref(&target)?).map_err(user_err)?;
+            st.tag(&img.manifest_descriptor, &parse_ref(&target)?)
+                .map_err(user_err)?;
             Ok(0)
         }
         ImageCommand::Rm(a) => rm(global, a),
@@ -262,8 +281,18 @@ pub fn human_size(n: u64) -> String {
         i += 1;
     }
     let s = format!("{v:.3}");
-    let s = if v >= 100.0 { format!("{v:.0}") } else if v >= 10.0 { format!("{v:.1}") } else { s[..4.min(s.len())].to_string() };
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    let s = if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        s[..4.min(s.len())].to_string()
+    };
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
     format!("{s}{}", units[i])
 }
 
@@ -272,9 +301,13 @@ pub fn since(created: Option<&str>) -> String {
     let Some(t) = created.and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()) else {
         return "N/A".into();
     };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
     let (n, unit) = match secs {
-        s if s < 60 => return "Less than a second ago".replace("Less than a second", &format!("{s} seconds")),
+        s if s < 60 => {
+            return "Less than a second ago".replace("Less than a second", &format!("{s} seconds"));
+        }
         s if s < 3600 => (s / 60, "minute"),
         s if s < 86_400 => (s / 3600, "hour"),
         s if s < 14 * 86_400 => (s / 86_400, "day"),
@@ -282,7 +315,14 @@ pub fn since(created: Option<&str>) -> String {
         s if s < 365 * 86_400 => (s / (30 * 86_400), "month"),
         s => (s / (365 * 86_400), "year"),
     };
-    if n == 1 { format!("{} {unit} ago", if unit == "hour" { "About an" } else { "1" }) } else { format!("{n} {unit}s ago") }
+    if n == 1 {
+        format!(
+            "{} {unit} ago",
+            if unit == "hour" { "About an" } else { "1" }
+        )
+    } else {
+        format!("{n} {unit}s ago")
+    }
 }
 
 struct Row {
@@ -302,7 +342,9 @@ fn ls(global: &GlobalArgs, a: LsArgs) -> Result<i32, CliError> {
                 dangling = Some(match v {
                     "true" | "1" => true,
                     "false" | "0" => false,
-                    _ => return Err(UserError::new(format!("invalid filter 'dangling={v}'")).into()),
+                    _ => {
+                        return Err(UserError::new(format!("invalid filter 'dangling={v}'")).into());
+                    }
                 })
             }
             Some(("reference", v)) => reference.push(v.to_string()),
@@ -322,11 +364,19 @@ fn ls(global: &GlobalArgs, a: LsArgs) -> Result<i32, CliError> {
         }
         if img.repo_tags.is_empty() {
             let (repo, digest) = match img.repo_digests.first() {
-                Some(r) => (r.familiar_name(), r.digest.as_ref().map(|d| d.to_string()).unwrap_or_default()),
+                Some(r) => (
+                    r.familiar_name(),
+                    r.digest.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+                ),
                 None => ("<none>".into(), "<none>".into()),
             };
             if reference.is_empty() {
-                rows.push(Row { repo, tag: "<none>".into(), digest, img: img.clone() });
+                rows.push(Row {
+                    repo,
+                    tag: "<none>".into(),
+                    digest,
+                    img: img.clone(),
+                });
             }
             continue;
         }
@@ -342,10 +392,21 @@ fn ls(global: &GlobalArgs, a: LsArgs) -> Result<i32, CliError> {
                 .find(|d| d.name() == t.name())
                 .and_then(|d| d.digest.as_ref().map(|x| x.to_string()))
                 .unwrap_or_else(|| "<none>".into());
-            rows.push(Row { repo: name, tag, digest, img: img.clone() });
+            rows.push(Row {
+                repo: name,
+                tag,
+                digest,
+                img: img.clone(),
+            });
         }
     }
-    let id_of = |img: &Image| if a.no_trunc { img.id.to_string() } else { img.id.short().to_string() };
+    let id_of = |img: &Image| {
+        if a.no_trunc {
+            img.id.to_string()
+        } else {
+            img.id.short().to_string()
+        }
+    };
     let mut out = std::io::stdout().lock();
     if a.quiet {
         let mut seen = HashSet::new();
@@ -365,7 +426,11 @@ fn ls(global: &GlobalArgs, a: LsArgs) -> Result<i32, CliError> {
                 .created
                 .as_deref()
                 .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+                .map(|t| {
+                    t.with_timezone(&chrono::Utc)
+                        .format("%Y-%m-%d %H:%M:%S +0000 UTC")
+                        .to_string()
+                })
                 .unwrap_or_default();
             let v = json!({
                 "Containers": "N/A", "CreatedAt": created_at, "CreatedSince": since(r.img.config.created.as_deref()),
@@ -377,7 +442,11 @@ fn ls(global: &GlobalArgs, a: LsArgs) -> Result<i32, CliError> {
         return Ok(0);
     }
     if a.format != "table" {
-        return Err(UserError::new(format!("unsupported format `{}`: use `table` or `json`", a.format)).into());
+        return Err(UserError::new(format!(
+            "unsupported format `{}`: use `table` or `json`",
+            a.format
+        ))
+        .into());
     }
     let mut table: Vec<Vec<String>> = vec![];
     let mut head = vec!["REPOSITORY", "TAG"];
@@ -391,7 +460,11 @@ fn ls(global: &GlobalArgs, a: LsArgs) -> Result<i32, CliError> {
         if a.digests {
             row.push(r.digest.clone());
         }
-        row.extend([id_of(&r.img), since(r.img.config.created.as_deref()), human_size(r.img.size())]);
+        row.extend([
+            id_of(&r.img),
+            since(r.img.config.created.as_deref()),
+            human_size(r.img.size()),
+        ]);
         table.push(row);
     }
     print_table(&mut out, &table)?;
@@ -409,13 +482,17 @@ fn ref_matches(pattern: &str, name: &str, tag: &str) -> bool {
 fn glob(p: &str, s: &str) -> bool {
     match p.split_once('*') {
         None => p == s,
-        Some((pre, rest)) => s.starts_with(pre) && (0..=s.len() - pre.len()).any(|i| glob(rest, &s[pre.len() + i..])),
+        Some((pre, rest)) => {
+            s.starts_with(pre) && (0..=s.len() - pre.len()).any(|i| glob(rest, &s[pre.len() + i..]))
+        }
     }
 }
 
 fn print_table(out: &mut impl Write, rows: &[Vec<String>]) -> std::io::Result<()> {
     let cols = rows.first().map(|r| r.len()).unwrap_or(0);
-    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     for r in rows {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
@@ -443,7 +520,8 @@ impl PullProgress {
     pub fn new(global: &GlobalArgs, quiet: bool) -> PullProgress {
         use super::Progress;
         let tty = std::io::stderr().is_terminal();
-        let fancy = !quiet && matches!(global.progress, Progress::Tty) || (matches!(global.progress, Progress::Auto) && tty && !quiet);
+        let fancy = !quiet && matches!(global.progress, Progress::Tty)
+            || (matches!(global.progress, Progress::Auto) && tty && !quiet);
         let quiet = quiet || matches!(global.progress, Progress::Quiet);
         PullProgress {
             multi: fancy.then(MultiProgress::new),
@@ -471,7 +549,13 @@ impl PullProgress {
         }
         let Some(m) = &self.multi else {
             let key = text.split(' ').next().unwrap_or("").to_string();
-            if progress.is_none() && self.plain_seen.lock().expect("lock").insert((d.clone(), key)) {
+            if progress.is_none()
+                && self
+                    .plain_seen
+                    .lock()
+                    .expect("lock")
+                    .insert((d.clone(), key))
+            {
                 eprintln!("{}: {text}", d.short());
             }
             return;
@@ -490,9 +574,21 @@ impl PullProgress {
         match progress {
             Some((cur, total)) => {
                 let width = 50usize;
-                let filled = if total == 0 { 0 } else { (cur.min(total) as f64 / total as f64 * width as f64) as usize };
-                let arrow = if filled < width { format!("{}>{}", "=".repeat(filled), " ".repeat(width - filled - 1)) } else { "=".repeat(width) };
-                bar.set_message(format!("{text} [{arrow}]  {}/{}", human_size(cur), human_size(total)));
+                let filled = if total == 0 {
+                    0
+                } else {
+                    (cur.min(total) as f64 / total as f64 * width as f64) as usize
+                };
+                let arrow = if filled < width {
+                    format!("{}>{}", "=".repeat(filled), " ".repeat(width - filled - 1))
+                } else {
+                    "=".repeat(width)
+                };
+                bar.set_message(format!(
+                    "{text} [{arrow}]  {}/{}",
+                    human_size(cur),
+                    human_size(total)
+                ));
             }
             None => bar.set_message(text),
         }
@@ -510,32 +606,61 @@ impl Reporter for PullProgress {
     fn event(&self, event: Event) {
         match event {
             Event::Pulling { reference } => {
-                let tag = reference.tag.clone().unwrap_or_else(|| reference.digest.as_ref().map(|d| d.to_string()).unwrap_or_default());
-                let repo = if reference.registry == "docker.io" { reference.repository.clone() } else { reference.name() };
+                let tag = reference.tag.clone().unwrap_or_else(|| {
+                    reference
+                        .digest
+                        .as_ref()
+                        .map(|d| d.to_string())
+                        .unwrap_or_default()
+                });
+                let repo = if reference.registry == "docker.io" {
+                    reference.repository.clone()
+                } else {
+                    reference.name()
+                };
                 self.line(format!("{tag}: Pulling from {repo}"));
             }
             Event::Layer { layer, status } => {
                 let (text, p) = match status {
                     LayerStatus::Waiting => ("Waiting".to_string(), None),
                     LayerStatus::AlreadyExists => ("Already exists".into(), None),
-                    LayerStatus::Downloading { current, total } => ("Downloading".into(), Some((current, total))),
+                    LayerStatus::Downloading { current, total } => {
+                        ("Downloading".into(), Some((current, total)))
+                    }
                     LayerStatus::PullComplete => ("Pull complete".into(), None),
                     LayerStatus::Preparing => ("Preparing".into(), None),
-                    LayerStatus::Pushing { current, total } => ("Pushing".into(), Some((current, total))),
+                    LayerStatus::Pushing { current, total } => {
+                        ("Pushing".into(), Some((current, total)))
+                    }
                     LayerStatus::Pushed => ("Pushed".into(), None),
                     LayerStatus::LayerAlreadyExists => ("Layer already exists".into(), None),
                     LayerStatus::Mounted { from } => (format!("Mounted from {from}"), None),
                 };
                 self.layer(&layer, text, p);
             }
-            Event::Pulled { reference, digest, updated } => {
+            Event::Pulled {
+                reference,
+                digest,
+                updated,
+            } => {
                 self.finish();
                 self.line(format!("Digest: {digest}"));
-                let status = if updated { "Downloaded newer image for" } else { "Image is up to date for" };
+                let status = if updated {
+                    "Downloaded newer image for"
+                } else {
+                    "Image is up to date for"
+                };
                 self.line(format!("Status: {status} {}", reference.familiar()));
             }
-            Event::Pushing { reference } => self.line(format!("The push refers to repository [{}]", reference.name())),
-            Event::Pushed { reference, digest, size } => {
+            Event::Pushing { reference } => self.line(format!(
+                "The push refers to repository [{}]",
+                reference.name()
+            )),
+            Event::Pushed {
+                reference,
+                digest,
+                size,
+            } => {
                 self.finish();
                 let tag = reference.tag.clone().unwrap_or_default();
                 self.line(format!("{tag}: digest: {digest} size: {size}"));
@@ -603,7 +728,11 @@ fn rm(global: &GlobalArgs, a: RmArgs) -> Result<i32, CliError> {
 
 fn prune(global: &GlobalArgs, a: PruneArgs) -> Result<i32, CliError> {
     if !a.force {
-        let what = if a.all { "all images without at least one container associated to them" } else { "all dangling images" };
+        let what = if a.all {
+            "all images without at least one container associated to them"
+        } else {
+            "all dangling images"
+        };
         eprint!("WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ");
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
@@ -630,7 +759,12 @@ fn prune(global: &GlobalArgs, a: PruneArgs) -> Result<i32, CliError> {
 
 /// The JSON `docker image inspect` prints for one image.
 pub fn inspect_json(img: &Image) -> serde_json::Value {
-    let dirs: Vec<String> = img.layer_dirs().iter().rev().map(|d| d.display().to_string()).collect();
+    let dirs: Vec<String> = img
+        .layer_dirs()
+        .iter()
+        .rev()
+        .map(|d| d.display().to_string())
+        .collect();
     json!({
         "Id": img.id,
         "RepoTags": img.repo_tags.iter().map(|r| r.familiar()).collect::<Vec<_>>(),
@@ -674,19 +808,47 @@ fn history(global: &GlobalArgs, a: HistoryArgs) -> Result<i32, CliError> {
     let img = st.get(&a.image).map_err(user_err)?;
     let mut layer_sizes = img.layer_dirs().into_iter().map(|d| {
         let meta = d.with_extension("json");
-        std::fs::read(meta).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()).and_then(|v| v["size"].as_u64()).unwrap_or(0)
+        std::fs::read(meta)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["size"].as_u64())
+            .unwrap_or(0)
     });
-    let mut rows = vec![vec!["IMAGE".to_string(), "CREATED".into(), "CREATED BY".into(), "SIZE".into(), "COMMENT".into()]];
+    let mut rows = vec![vec![
+        "IMAGE".to_string(),
+        "CREATED".into(),
+        "CREATED BY".into(),
+        "SIZE".into(),
+        "COMMENT".into(),
+    ]];
     let n = img.config.history.len();
     let mut hist_rows = Vec::new();
     for (i, h) in img.config.history.iter().enumerate() {
-        let size = if h.empty_layer { 0 } else { layer_sizes.next().unwrap_or(0) };
-        let id = if i + 1 == n { if a.no_trunc { img.id.to_string() } else { img.id.short().to_string() } } else { "<missing>".into() };
+        let size = if h.empty_layer {
+            0
+        } else {
+            layer_sizes.next().unwrap_or(0)
+        };
+        let id = if i + 1 == n {
+            if a.no_trunc {
+                img.id.to_string()
+            } else {
+                img.id.short().to_string()
+            }
+        } else {
+            "<missing>".into()
+        };
         let mut by = h.created_by.clone().unwrap_or_default();
         if !a.no_trunc && by.chars().count() > 45 {
             by = format!("{}…", by.chars().take(44).collect::<String>());
         }
-        hist_rows.push(vec![id, since(h.created.as_deref()), by, human_size(size), h.comment.clone().unwrap_or_default()]);
+        hist_rows.push(vec![
+            id,
+            since(h.created.as_deref()),
+            by,
+            human_size(size),
+            h.comment.clone().unwrap_or_default(),
+        ]);
     }
     hist_rows.reverse();
     if a.quiet {
@@ -732,7 +894,10 @@ fn save(global: &GlobalArgs, a: SaveArgs) -> Result<i32, CliError> {
     let mut images: Vec<Image> = Vec::new();
     for i in &a.images {
         let img = st.get(i).map_err(user_err)?;
-        if !images.iter().any(|x| x.manifest_digest == img.manifest_digest) {
+        if !images
+            .iter()
+            .any(|x| x.manifest_digest == img.manifest_digest)
+        {
             images.push(img);
         }
     }
@@ -745,9 +910,17 @@ fn save(global: &GlobalArgs, a: SaveArgs) -> Result<i32, CliError> {
         }
         None => {
             if std::io::stdout().is_terminal() {
-                return Err(UserError::new("cowardly refusing to save to a terminal. Use the -o flag or redirect").into());
+                return Err(UserError::new(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                )
+                .into());
             }
-            image::archive::save(&st, &images, std::io::BufWriter::new(std::io::stdout().lock())).map_err(user_err)?;
+            image::archive::save(
+                &st,
+                &images,
+                std::io::BufWriter::new(std::io::stdout().lock()),
+            )
+            .map_err(user_err)?;
         }
     }
     Ok(0)
@@ -758,39 +931,71 @@ fn import(global: &GlobalArgs, a: ImportArgs) -> Result<i32, CliError> {
     let tag = a.reference.as_deref().map(parse_ref).transpose()?;
     let mut changes = Vec::new();
     for c in &a.change {
-        let (instr, rest) = c.trim().split_once(char::is_whitespace).unwrap_or((c.trim(), ""));
+        let (instr, rest) = c
+            .trim()
+            .split_once(char::is_whitespace)
+            .unwrap_or((c.trim(), ""));
         changes.push((instr.to_ascii_uppercase(), rest.trim().to_string()));
     }
     for (i, _) in &changes {
-        if !["CMD", "ENTRYPOINT", "ENV", "WORKDIR", "USER", "LABEL", "EXPOSE", "STOPSIGNAL", "VOLUME"].contains(&i.as_str()) {
+        if ![
+            "CMD",
+            "ENTRYPOINT",
+            "ENV",
+            "WORKDIR",
+            "USER",
+            "LABEL",
+            "EXPOSE",
+            "STOPSIGNAL",
+            "VOLUME",
+        ]
+        .contains(&i.as_str())
+        {
             return Err(UserError::new(format!("{i} is not a valid change command")).into());
         }
     }
     let apply = |cfg: &mut image::ImageConfiguration| {
         let c = &mut cfg.config;
-        let list = |s: &str| -> Vec<String> { serde_json::from_str::<Vec<String>>(s).unwrap_or_else(|_| vec!["/bin/sh".into(), "-c".into(), s.to_string()]) };
+        let list = |s: &str| -> Vec<String> {
+            serde_json::from_str::<Vec<String>>(s)
+                .unwrap_or_else(|_| vec!["/bin/sh".into(), "-c".into(), s.to_string()])
+        };
         for (i, v) in changes {
             match i.as_str() {
                 "CMD" => c.cmd = Some(list(&v)),
                 "ENTRYPOINT" => c.entrypoint = Some(list(&v)),
-                "ENV" => c.env.get_or_insert_with(Vec::new).push(v.replacen(' ', "=", if v.contains('=') { 0 } else { 1 })),
+                "ENV" => c.env.get_or_insert_with(Vec::new).push(v.replacen(
+                    ' ',
+                    "=",
+                    if v.contains('=') { 0 } else { 1 },
+                )),
                 "WORKDIR" => c.working_dir = Some(v),
                 "USER" => c.user = Some(v),
                 "STOPSIGNAL" => c.stop_signal = Some(v),
                 "LABEL" => {
                     if let Some((k, val)) = v.split_once('=') {
-                        c.labels.get_or_insert_with(Default::default).insert(k.into(), val.trim_matches('"').into());
+                        c.labels
+                            .get_or_insert_with(Default::default)
+                            .insert(k.into(), val.trim_matches('"').into());
                     }
                 }
                 "EXPOSE" => {
                     for p in v.split_whitespace() {
-                        let p = if p.contains('/') { p.to_string() } else { format!("{p}/tcp") };
-                        c.exposed_ports.get_or_insert_with(Default::default).insert(p, json!({}));
+                        let p = if p.contains('/') {
+                            p.to_string()
+                        } else {
+                            format!("{p}/tcp")
+                        };
+                        c.exposed_ports
+                            .get_or_insert_with(Default::default)
+                            .insert(p, json!({}));
                     }
                 }
                 "VOLUME" => {
                     for p in list(&v).into_iter().filter(|p| p != "/bin/sh" && p != "-c") {
-                        c.volumes.get_or_insert_with(Default::default).insert(p, json!({}));
+                        c.volumes
+                            .get_or_insert_with(Default::default)
+                            .insert(p, json!({}));
                     }
                 }
                 _ => {}
@@ -798,7 +1003,13 @@ fn import(global: &GlobalArgs, a: ImportArgs) -> Result<i32, CliError> {
         }
     };
     let img = if a.source == "-" {
-        image::archive::import(&st, std::io::stdin().lock(), tag.as_ref(), a.message.as_deref(), apply)
+        image::archive::import(
+            &st,
+            std::io::stdin().lock(),
+            tag.as_ref(),
+            a.message.as_deref(),
+            apply,
+        )
     } else {
         let f = fs_err::File::open(&a.source).map_err(|e| UserError::new(e.to_string()))?;
         image::archive::import(&st, f, tag.as_ref(), a.message.as_deref(), apply)
@@ -812,9 +1023,15 @@ fn registry_of(server: Option<&str>) -> String {
     match server {
         None => "docker.io".into(),
         Some(s) => {
-            let s = s.trim_start_matches("https://").trim_start_matches("http://");
+            let s = s
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
             let host = s.split('/').next().unwrap_or(s);
-            if host == "index.docker.io" || host == "registry-1.docker.io" { "docker.io".into() } else { host.to_string() }
+            if host == "index.docker.io" || host == "registry-1.docker.io" {
+                "docker.io".into()
+            } else {
+                host.to_string()
+            }
         }
     }
 }
@@ -825,7 +1042,10 @@ pub fn login(_global: &GlobalArgs, a: LoginArgs) -> Result<i32, CliError> {
         Some(u) => u,
         None => {
             if !std::io::stdin().is_terminal() {
-                return Err(UserError::new("Cannot perform an interactive login from a non TTY device").into());
+                return Err(UserError::new(
+                    "Cannot perform an interactive login from a non TTY device",
+                )
+                .into());
             }
             eprint!("Username: ");
             let mut u = String::new();
@@ -835,7 +1055,9 @@ pub fn login(_global: &GlobalArgs, a: LoginArgs) -> Result<i32, CliError> {
     };
     let password = if a.password_stdin {
         if a.password.is_some() {
-            return Err(UserError::new("--password and --password-stdin are mutually exclusive").into());
+            return Err(
+                UserError::new("--password and --password-stdin are mutually exclusive").into(),
+            );
         }
         let mut p = String::new();
         std::io::stdin().read_to_string(&mut p)?;
@@ -850,9 +1072,14 @@ pub fn login(_global: &GlobalArgs, a: LoginArgs) -> Result<i32, CliError> {
         return Err(UserError::new("Error: Username and password are required").into());
     }
     let creds = image::credentials::Credentials { username, password };
-    client()?.login(&registry, &creds).map_err(|e| user_err(e.into()))?;
+    client()?
+        .login(&registry, &creds)
+        .map_err(|e| user_err(e.into()))?;
     let path = image::credentials::store(&registry, &creds).map_err(user_err)?;
-    eprintln!("WARNING! Your password will be stored unencrypted in {}.", path.display());
+    eprintln!(
+        "WARNING! Your password will be stored unencrypted in {}.",
+        path.display()
+    );
     println!("Login Succeeded");
     Ok(0)
 }

@@ -20,7 +20,10 @@ use super::builder::ImageBuilder;
 use super::digest::{Digest, chain_ids};
 use super::pull::select_platform;
 use super::reference::Reference;
-use super::spec::{self, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, Compression, Descriptor, ImageConfiguration, Index, Manifest, Platform};
+use super::spec::{
+    self, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, Compression, Descriptor,
+    ImageConfiguration, Index, Manifest, Platform,
+};
 use super::store::{Image, Store, remove_tree};
 use super::unpack;
 
@@ -35,16 +38,17 @@ pub enum Loaded {
 pub fn save(store: &Store, images: &[Image], out: impl Write) -> Result<(), Error> {
     let mut tar = tar::Builder::new(out);
     let mut written = std::collections::HashSet::new();
-    let add_file = |tar: &mut tar::Builder<_>, name: &str, data: &mut dyn Read, size: u64| -> io::Result<()> {
-        let mut h = tar::Header::new_ustar();
-        h.set_path(name)?;
-        h.set_size(size);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_cksum();
-        tar.append(&h, data)
-    };
+    let add_file =
+        |tar: &mut tar::Builder<_>, name: &str, data: &mut dyn Read, size: u64| -> io::Result<()> {
+            let mut h = tar::Header::new_ustar();
+            h.set_path(name)?;
+            h.set_size(size);
+            h.set_mode(0o644);
+            h.set_mtime(0);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_cksum();
+            tar.append(&h, data)
+        };
     let dir = |tar: &mut tar::Builder<_>, name: &str| -> io::Result<()> {
         let mut h = tar::Header::new_ustar();
         h.set_path(name)?;
@@ -60,19 +64,29 @@ pub fn save(store: &Store, images: &[Image], out: impl Write) -> Result<(), Erro
     let mut index = Vec::new();
     let mut manifest_json = Vec::new();
     for img in images {
-        let mut blobs = vec![img.manifest_digest.clone(), img.manifest.config.digest.clone()];
+        let mut blobs = vec![
+            img.manifest_digest.clone(),
+            img.manifest.config.digest.clone(),
+        ];
         blobs.extend(img.manifest.layers.iter().map(|l| l.digest.clone()));
         for b in &blobs {
             if written.insert(b.clone()) {
                 let path = store.blob_path(b);
                 let f = fs::File::open(&path).map_err(|_| Error::MissingBlob(b.clone()))?;
                 let size = f.metadata()?.len();
-                add_file(&mut tar, &format!("blobs/sha256/{}", b.hex()), &mut io::BufReader::new(f), size)?;
+                add_file(
+                    &mut tar,
+                    &format!("blobs/sha256/{}", b.hex()),
+                    &mut io::BufReader::new(f),
+                    size,
+                )?;
             }
         }
         let desc = &img.manifest_descriptor;
         if img.repo_tags.is_empty() {
-            index.push(json!({"mediaType": desc.media_type, "digest": desc.digest, "size": desc.size}));
+            index.push(
+                json!({"mediaType": desc.media_type, "digest": desc.digest, "size": desc.size}),
+            );
         }
         for t in &img.repo_tags {
             index.push(json!({
@@ -87,8 +101,16 @@ pub fn save(store: &Store, images: &[Image], out: impl Write) -> Result<(), Erro
         }));
     }
     let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
-    add_file(&mut tar, "oci-layout", &mut &layout[..], layout.len() as u64)?;
-    let idx = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": spec::OCI_INDEX, "manifests": index})).expect("json");
+    add_file(
+        &mut tar,
+        "oci-layout",
+        &mut &layout[..],
+        layout.len() as u64,
+    )?;
+    let idx = serde_json::to_vec(
+        &json!({"schemaVersion": 2, "mediaType": spec::OCI_INDEX, "manifests": index}),
+    )
+    .expect("json");
     add_file(&mut tar, "index.json", &mut &idx[..], idx.len() as u64)?;
     let mj = serde_json::to_vec(&manifest_json).expect("json");
     add_file(&mut tar, "manifest.json", &mut &mj[..], mj.len() as u64)?;
@@ -121,12 +143,17 @@ pub fn load(store: &Store, input: impl Read, platform: &Platform) -> Result<Vec<
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
     let b = fs::read(path)?;
-    serde_json::from_slice(&b).map_err(|source| Error::Json { path: path.to_path_buf(), source })
+    serde_json::from_slice(&b).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn inside(dir: &Path, rel: &str) -> Result<PathBuf, Error> {
     if rel.split('/').any(|c| c == "..") || rel.starts_with('/') {
-        return Err(Error::Invalid(format!("archive path `{rel}` escapes the archive")));
+        return Err(Error::Invalid(format!(
+            "archive path `{rel}` escapes the archive"
+        )));
     }
     Ok(dir.join(rel))
 }
@@ -164,10 +191,16 @@ fn load_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Vec<Loaded
         let mut out = Vec::new();
         for e in entries {
             let config_bytes = fs::read(inside(dir, &e.config)?)?;
-            let config: ImageConfiguration = serde_json::from_slice(&config_bytes)
-                .map_err(|source| Error::Json { path: dir.join(&e.config), source })?;
+            let config: ImageConfiguration =
+                serde_json::from_slice(&config_bytes).map_err(|source| Error::Json {
+                    path: dir.join(&e.config),
+                    source,
+                })?;
             if config.rootfs.diff_ids.len() != e.layers.len() {
-                return Err(Error::Invalid(format!("archive image `{}`: layers and diff_ids differ in number", e.config)));
+                return Err(Error::Invalid(format!(
+                    "archive image `{}`: layers and diff_ids differ in number",
+                    e.config
+                )));
             }
             let config_digest = store.write_blob(&config_bytes, None)?;
             let mut layers = Vec::new();
@@ -185,7 +218,11 @@ fn load_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Vec<Loaded
                     platform: None,
                 });
             }
-            for ((l, diff), chain) in layers.iter().zip(&config.rootfs.diff_ids).zip(chain_ids(&config.rootfs.diff_ids)) {
+            for ((l, diff), chain) in layers
+                .iter()
+                .zip(&config.rootfs.diff_ids)
+                .zip(chain_ids(&config.rootfs.diff_ids))
+            {
                 store.ensure_layer_from_blob(&chain, diff, &l.digest)?;
             }
             let manifest = Manifest {
@@ -209,12 +246,18 @@ fn load_dir(store: &Store, dir: &Path, platform: &Platform) -> Result<Vec<Loaded
         }
         return Ok(out);
     }
-    Err(Error::Invalid("not an image archive: neither `manifest.json` nor `index.json` found".into()))
+    Err(Error::Invalid(
+        "not an image archive: neither `manifest.json` nor `index.json` found".into(),
+    ))
 }
 
 fn blob_in(dir: &Path, d: &Digest) -> Result<PathBuf, Error> {
     let p = dir.join("blobs/sha256").join(d.hex());
-    if p.is_file() { Ok(p) } else { Err(Error::MissingBlob(d.clone())) }
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(Error::MissingBlob(d.clone()))
+    }
 }
 
 /// Names an OCI index entry carries: containerd's full name, else `ref.name` when it is a
@@ -245,12 +288,24 @@ fn name_image(store: &Store, img: &Image, names: Vec<String>) -> Result<Vec<Load
 
 /// Copy a manifest, its config and layers from `blob(digest)` files into the store, verifying
 /// each digest and each layer's diff_id, and record the image untagged.
-fn import_manifest(store: &Store, _dir: &Path, desc: &Descriptor, blob: &dyn Fn(&Digest) -> Result<PathBuf, Error>) -> Result<Image, Error> {
+fn import_manifest(
+    store: &Store,
+    _dir: &Path,
+    desc: &Descriptor,
+    blob: &dyn Fn(&Digest) -> Result<PathBuf, Error>,
+) -> Result<Image, Error> {
     let mbytes = fs::read(blob(&desc.digest)?)?;
     if Digest::of(&mbytes) != desc.digest {
-        return Err(Error::DigestMismatch { what: "manifest".into(), expected: desc.digest.clone(), actual: Digest::of(&mbytes) });
+        return Err(Error::DigestMismatch {
+            what: "manifest".into(),
+            expected: desc.digest.clone(),
+            actual: Digest::of(&mbytes),
+        });
     }
-    let m: Manifest = serde_json::from_slice(&mbytes).map_err(|source| Error::Json { path: PathBuf::from(desc.digest.to_string()), source })?;
+    let m: Manifest = serde_json::from_slice(&mbytes).map_err(|source| Error::Json {
+        path: PathBuf::from(desc.digest.to_string()),
+        source,
+    })?;
     let copy = |d: &Digest| -> Result<(), Error> {
         if !store.has_blob(d) {
             let f = fs::File::open(blob(d)?)?;
@@ -260,11 +315,22 @@ fn import_manifest(store: &Store, _dir: &Path, desc: &Descriptor, blob: &dyn Fn(
     };
     copy(&m.config.digest)?;
     let config: ImageConfiguration = serde_json::from_slice(&store.read_blob(&m.config.digest)?)
-        .map_err(|source| Error::Json { path: store.blob_path(&m.config.digest), source })?;
+        .map_err(|source| Error::Json {
+            path: store.blob_path(&m.config.digest),
+            source,
+        })?;
     if config.rootfs.diff_ids.len() != m.layers.len() {
-        return Err(Error::Invalid(format!("image {}: layers and diff_ids differ in number", desc.digest)));
+        return Err(Error::Invalid(format!(
+            "image {}: layers and diff_ids differ in number",
+            desc.digest
+        )));
     }
-    for ((l, diff), chain) in m.layers.iter().zip(&config.rootfs.diff_ids).zip(chain_ids(&config.rootfs.diff_ids)) {
+    for ((l, diff), chain) in m
+        .layers
+        .iter()
+        .zip(&config.rootfs.diff_ids)
+        .zip(chain_ids(&config.rootfs.diff_ids))
+    {
         copy(&l.digest)?;
         store.ensure_layer_from_blob(&chain, diff, &l.digest)?;
     }
@@ -272,7 +338,13 @@ fn import_manifest(store: &Store, _dir: &Path, desc: &Descriptor, blob: &dyn Fn(
 }
 
 /// `docker import`: a rootfs tarball (plain, gzip or zstd) becomes a one-layer image.
-pub fn import(store: &Store, input: impl Read, tag: Option<&Reference>, message: Option<&str>, changes: impl FnOnce(&mut ImageConfiguration)) -> Result<Image, Error> {
+pub fn import(
+    store: &Store,
+    input: impl Read,
+    tag: Option<&Reference>,
+    message: Option<&str>,
+    changes: impl FnOnce(&mut ImageConfiguration),
+) -> Result<Image, Error> {
     let (blob, size) = store.write_blob_from(io::BufReader::new(input), None)?;
     let mut b = ImageBuilder::new(store, None)?;
     b.add_layer_blob(&blob, size, None)?;

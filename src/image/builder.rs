@@ -76,12 +76,19 @@ impl<'a> ImageBuilder<'a> {
     /// blob is stored as given and unpacked once. Returns the layer's diff_id.
     pub fn add_layer_tar(&mut self, tar: &Path, created_by: &str) -> Result<Digest, Error> {
         let f = fs::File::open(tar)?;
-        let (blob, size) = self.store.write_blob_from(std::io::BufReader::new(f), None)?;
+        let (blob, size) = self
+            .store
+            .write_blob_from(std::io::BufReader::new(f), None)?;
         self.add_layer_blob(&blob, size, Some(created_by))
     }
 
     /// Add a layer whose blob is already in the store.
-    pub fn add_layer_blob(&mut self, blob: &Digest, size: u64, created_by: Option<&str>) -> Result<Digest, Error> {
+    pub fn add_layer_blob(
+        &mut self,
+        blob: &Digest,
+        size: u64,
+        created_by: Option<&str>,
+    ) -> Result<Digest, Error> {
         let parent = super::digest::chain_ids(&self.config.rootfs.diff_ids).pop();
         let (diff_id, compression) = self.store.unpack_new_layer(blob, parent.as_ref())?;
         self.layers.push(Descriptor {

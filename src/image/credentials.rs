@@ -34,7 +34,10 @@ pub fn server_key(registry: &str) -> String {
 pub fn config_path() -> PathBuf {
     let dir = std::env::var_os("DOCKER_CONFIG")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".docker"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".docker")
+        });
     dir.join("config.json")
 }
 
@@ -44,7 +47,11 @@ fn read_config() -> Result<Map<String, Value>, Error> {
         Ok(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(Map::new()),
         Ok(b) => serde_json::from_slice(&b).map_err(|source| Error::Json { path, source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Map::new()),
-        Err(e) => Err(fs::read(&path).map(|_| ()).err().map(Error::from).unwrap_or_else(|| e.into())),
+        Err(e) => Err(fs::read(&path)
+            .map(|_| ())
+            .err()
+            .map(Error::from)
+            .unwrap_or_else(|| e.into())),
     }
 }
 
@@ -56,9 +63,14 @@ fn write_config(cfg: &Map<String, Value>) -> Result<(), Error> {
     bytes.push(b'\n');
     let tmp = dir.join(format!(".config.json.{}", std::process::id()));
     {
-        let mut f = fs::OpenOptions::new().create(true).truncate(true).write(true).open(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&tmp)?;
         use std::os::unix::fs::PermissionsExt;
-        f.file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
         f.write_all(&bytes)?;
     }
     fs::rename(&tmp, &path)?;
@@ -86,24 +98,47 @@ pub fn lookup(registry: &str) -> Result<Option<Credentials>, Error> {
     };
     let entry = auths.get(&key).or_else(|| {
         auths.iter().find_map(|(k, v)| {
-            let bare = k.trim_start_matches("https://").trim_start_matches("http://");
+            let bare = k
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
             let bare = bare.split('/').next().unwrap_or(bare);
             (bare == registry).then_some(v)
         })
     });
     let Some(entry) = entry else { return Ok(None) };
-    if let Some(auth) = entry.get("auth").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(auth) = entry
+        .get("auth")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
-            .map_err(|e| Error::Credentials(format!("`{}`: invalid base64 in auths.{key}.auth: {e}", config_path().display())))?;
+            .map_err(|e| {
+                Error::Credentials(format!(
+                    "`{}`: invalid base64 in auths.{key}.auth: {e}",
+                    config_path().display()
+                ))
+            })?;
         let text = String::from_utf8_lossy(&decoded);
-        let (u, p) = text
-            .split_once(':')
-            .ok_or_else(|| Error::Credentials(format!("`{}`: auths.{key}.auth is not `user:password`", config_path().display())))?;
-        return Ok(Some(Credentials { username: u.into(), password: p.into() }));
+        let (u, p) = text.split_once(':').ok_or_else(|| {
+            Error::Credentials(format!(
+                "`{}`: auths.{key}.auth is not `user:password`",
+                config_path().display()
+            ))
+        })?;
+        return Ok(Some(Credentials {
+            username: u.into(),
+            password: p.into(),
+        }));
     }
-    match (entry.get("username").and_then(Value::as_str), entry.get("password").and_then(Value::as_str)) {
-        (Some(u), Some(p)) => Ok(Some(Credentials { username: u.into(), password: p.into() })),
+    match (
+        entry.get("username").and_then(Value::as_str),
+        entry.get("password").and_then(Value::as_str),
+    ) {
+        (Some(u), Some(p)) => Ok(Some(Credentials {
+            username: u.into(),
+            password: p.into(),
+        })),
         _ => Ok(None),
     }
 }
@@ -115,16 +150,28 @@ fn helper_get(helper: &str, server: &str) -> Result<Option<Credentials>, Error> 
         if msg.contains("credentials not found") {
             return Ok(None);
         }
-        return Err(Error::Credentials(format!("`docker-credential-{helper} get` failed: {}", msg.trim())));
+        return Err(Error::Credentials(format!(
+            "`docker-credential-{helper} get` failed: {}",
+            msg.trim()
+        )));
     }
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::Credentials(format!("`docker-credential-{helper} get` printed invalid JSON: {e}")))?;
-    let u = v.get("Username").and_then(Value::as_str).unwrap_or_default();
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        Error::Credentials(format!(
+            "`docker-credential-{helper} get` printed invalid JSON: {e}"
+        ))
+    })?;
+    let u = v
+        .get("Username")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let s = v.get("Secret").and_then(Value::as_str).unwrap_or_default();
     if s.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Credentials { username: u.into(), password: s.into() }))
+    Ok(Some(Credentials {
+        username: u.into(),
+        password: s.into(),
+    }))
 }
 
 fn run_helper(helper: &str, verb: &str, input: &[u8]) -> Result<std::process::Output, Error> {
@@ -157,12 +204,18 @@ pub fn store(registry: &str, creds: &Credentials) -> Result<PathBuf, Error> {
         }
         return Ok(config_path());
     }
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", creds.username, creds.password));
-    let auths = cfg.entry("auths").or_insert_with(|| Value::Object(Map::new()));
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", creds.username, creds.password));
+    let auths = cfg
+        .entry("auths")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !auths.is_object() {
         *auths = Value::Object(Map::new());
     }
-    auths.as_object_mut().expect("object").insert(key, serde_json::json!({ "auth": auth }));
+    auths
+        .as_object_mut()
+        .expect("object")
+        .insert(key, serde_json::json!({ "auth": auth }));
     write_config(&cfg)?;
     Ok(config_path())
 }

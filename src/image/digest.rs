@@ -45,7 +45,9 @@ impl FromStr for Digest {
     fn from_str(s: &str) -> Result<Self, InvalidDigest> {
         let ok = s.len() == 71
             && s.starts_with("sha256:")
-            && s[7..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && s[7..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(Digest(s.to_string()))
         } else {

@@ -72,7 +72,11 @@ pub enum Error {
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("{what} digest mismatch: expected {expected}, got {actual}")]
-    DigestMismatch { what: String, expected: Digest, actual: Digest },
+    DigestMismatch {
+        what: String,
+        expected: Digest,
+        actual: Digest,
+    },
     #[error("blob {0} is missing from the image store")]
     MissingBlob(Digest),
     #[error("cannot unpack layer {layer}")]

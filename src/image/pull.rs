@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, SystemTime};
 
+use super::Error;
 use super::config::Config;
 use super::digest::{Digest, chain_ids};
 use super::reference::Reference;
@@ -16,7 +17,6 @@ use super::reporter::{Event, LayerStatus, Reporter};
 use super::spec::{self, Descriptor, ImageConfiguration, Index, Manifest, Platform};
 use super::store::{Image, Store};
 use super::unpack;
-use super::Error;
 
 /// Compose's `pull_policy` (the `build` policy is the engine's business).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,13 @@ fn parse_duration(s: &str) -> Option<Duration> {
 
 /// Get an image into the store as `policy` says, and return it. This is what `up`, `run`,
 /// `create` and `pull` use.
-pub fn ensure_image(store: &Store, reference: &Reference, policy: PullPolicy, platform: &Platform, reporter: &dyn Reporter) -> Result<Image, Error> {
+pub fn ensure_image(
+    store: &Store,
+    reference: &Reference,
+    policy: PullPolicy,
+    platform: &Platform,
+    reporter: &dyn Reporter,
+) -> Result<Image, Error> {
     let local = local_match(store, reference, platform)?;
     let need = match (&local, policy) {
         (_, PullPolicy::Always) => true,
@@ -102,7 +108,11 @@ pub fn ensure_image(store: &Store, reference: &Reference, policy: PullPolicy, pl
     }
 }
 
-fn local_match(store: &Store, reference: &Reference, platform: &Platform) -> Result<Option<Image>, Error> {
+fn local_match(
+    store: &Store,
+    reference: &Reference,
+    platform: &Platform,
+) -> Result<Option<Image>, Error> {
     let Some(img) = store.resolve(&reference.to_string())? else {
         return Ok(None);
     };
@@ -121,8 +131,16 @@ fn local_match(store: &Store, reference: &Reference, platform: &Platform) -> Res
 }
 
 /// Pull `reference` for `platform` (mirrors first, then the registry).
-pub fn pull(store: &Store, client: &Client, reference: &Reference, platform: &Platform, reporter: &dyn Reporter) -> Result<Image, Error> {
-    reporter.event(Event::Pulling { reference: reference.clone() });
+pub fn pull(
+    store: &Store,
+    client: &Client,
+    reference: &Reference,
+    platform: &Platform,
+    reporter: &dyn Reporter,
+) -> Result<Image, Error> {
+    reporter.event(Event::Pulling {
+        reference: reference.clone(),
+    });
     let endpoints = client.pull_endpoints(&reference.registry);
     let mut last = None;
     for ep in &endpoints {
@@ -139,7 +157,11 @@ pub fn pull(store: &Store, client: &Client, reference: &Reference, platform: &Pl
 }
 
 /// Choose the manifest for `platform` from an index.
-pub fn select_platform(index: &Index, platform: &Platform, reference: &str) -> Result<Descriptor, Error> {
+pub fn select_platform(
+    index: &Index,
+    platform: &Platform,
+    reference: &str,
+) -> Result<Descriptor, Error> {
     let candidates: Vec<&Descriptor> = index
         .manifests
         .iter()
@@ -149,7 +171,12 @@ pub fn select_platform(index: &Index, platform: &Platform, reference: &str) -> R
         .iter()
         .filter(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
         // Prefer an exact variant match when several match.
-        .max_by_key(|d| d.platform.as_ref().map(|p| p.variant == platform.variant).unwrap_or(false));
+        .max_by_key(|d| {
+            d.platform
+                .as_ref()
+                .map(|p| p.variant == platform.variant)
+                .unwrap_or(false)
+        });
     match found {
         Some(d) => Ok((*d).clone()),
         None => Err(Error::NoMatchingPlatform {
@@ -166,7 +193,14 @@ pub fn select_platform(index: &Index, platform: &Platform, reference: &str) -> R
     }
 }
 
-fn pull_from(store: &Store, client: &Client, ep: &Endpoint, reference: &Reference, platform: &Platform, reporter: &dyn Reporter) -> Result<Image, Error> {
+fn pull_from(
+    store: &Store,
+    client: &Client,
+    ep: &Endpoint,
+    reference: &Reference,
+    platform: &Platform,
+    reporter: &dyn Reporter,
+) -> Result<Image, Error> {
     let top = client.manifest(ep, reference, &reference.manifest_reference())?;
     let mut fetched: FetchedManifest = top.clone();
     // Follow indexes (possibly nested) down to an image manifest.
@@ -174,8 +208,12 @@ fn pull_from(store: &Store, client: &Client, ep: &Endpoint, reference: &Referenc
         if !spec::is_index(&fetched.media_type) {
             break;
         }
-        let index: Index = serde_json::from_slice(&fetched.bytes)
-            .map_err(|e| Error::Invalid(format!("{}: invalid image index: {e}", reference.familiar())))?;
+        let index: Index = serde_json::from_slice(&fetched.bytes).map_err(|e| {
+            Error::Invalid(format!(
+                "{}: invalid image index: {e}",
+                reference.familiar()
+            ))
+        })?;
         let chosen = select_platform(&index, platform, &reference.familiar())?;
         fetched = client.manifest(ep, reference, chosen.digest.as_str())?;
     }
@@ -196,8 +234,12 @@ fn pull_from(store: &Store, client: &Client, ep: &Endpoint, reference: &Referenc
         store.write_blob(&b, Some(&manifest.config.digest))?;
         b
     };
-    let config: ImageConfiguration = serde_json::from_slice(&config_bytes)
-        .map_err(|e| Error::Invalid(format!("{}: invalid image config: {e}", reference.familiar())))?;
+    let config: ImageConfiguration = serde_json::from_slice(&config_bytes).map_err(|e| {
+        Error::Invalid(format!(
+            "{}: invalid image config: {e}",
+            reference.familiar()
+        ))
+    })?;
     if config.rootfs.diff_ids.len() != manifest.layers.len() {
         return Err(Error::Invalid(format!(
             "{}: the manifest has {} layers but the config {} diff_ids",
@@ -220,23 +262,38 @@ fn pull_from(store: &Store, client: &Client, ep: &Endpoint, reference: &Referenc
         } else {
             LayerStatus::Waiting
         };
-        reporter.event(Event::Layer { layer: l.digest.clone(), status });
+        reporter.event(Event::Layer {
+            layer: l.digest.clone(),
+            status,
+        });
     }
     let next = AtomicUsize::new(0);
-    let workers = client.config.max_concurrent_downloads.clamp(1, 16).min(jobs.len().max(1));
+    let workers = client
+        .config
+        .max_concurrent_downloads
+        .clamp(1, 16)
+        .min(jobs.len().max(1));
     let results: Vec<Result<(), Error>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| -> Result<(), Error> {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((l, d, c)) = jobs.get(i) else { return Ok(()) };
+                        let Some((l, d, c)) = jobs.get(i) else {
+                            return Ok(());
+                        };
                         fetch_layer(store, client, ep, &reference.repository, l, d, c, reporter)?;
                     }
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("layer worker panicked".into())))).collect()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Invalid("layer worker panicked".into())))
+            })
+            .collect()
     });
     for r in results {
         r?;
@@ -252,11 +309,20 @@ fn pull_from(store: &Store, client: &Client, ep: &Endpoint, reference: &Referenc
     };
     let previous = store.resolve(&reference.to_string())?;
     if reference.tag.is_some() {
-        store.tag(&desc, &Reference { digest: None, ..reference.clone() })?;
+        store.tag(
+            &desc,
+            &Reference {
+                digest: None,
+                ..reference.clone()
+            },
+        )?;
     }
     store.tag(&desc, &reference.with_digest(top.digest.clone()))?;
     // The manifest blob's mtime records the last successful pull (for `pull_policy: daily`).
-    if let Ok(f) = std::fs::File::options().write(true).open(store.blob_path(&manifest_digest)) {
+    if let Ok(f) = std::fs::File::options()
+        .write(true)
+        .open(store.blob_path(&manifest_digest))
+    {
         let _ = f.set_modified(SystemTime::now());
     }
     let updated = previous.is_none_or(|p| p.manifest_digest != manifest_digest);
@@ -293,11 +359,21 @@ fn fetch_layer(
             // The layer was unpacked by someone else (or from another blob): fetch the blob.
             let (_, body) = client.blob(ep, repository, &layer.digest)?;
             let mut w = store.blob_writer()?;
-            copy_with_progress(body.take(layer.size + 1), &mut w, &layer.digest, layer.size, reporter, None)?;
+            copy_with_progress(
+                body.take(layer.size + 1),
+                &mut w,
+                &layer.digest,
+                layer.size,
+                reporter,
+                None,
+            )?;
             w.commit(Some(&layer.digest))?;
         }
     }
-    reporter.event(Event::Layer { layer: layer.digest.clone(), status: LayerStatus::PullComplete });
+    reporter.event(Event::Layer {
+        layer: layer.digest.clone(),
+        status: LayerStatus::PullComplete,
+    });
     Ok(())
 }
 
@@ -323,7 +399,9 @@ fn copy_with_progress(
         w.write_all(&buf[..n])?;
         done += n as u64;
         if done > total {
-            return Err(Error::Invalid(format!("layer {digest} is larger than its declared {total} bytes")));
+            return Err(Error::Invalid(format!(
+                "layer {digest} is larger than its declared {total} bytes"
+            )));
         }
         if let Some(tx) = tx
             && tx.send(buf[..n].to_vec()).is_err()
@@ -335,7 +413,10 @@ fn copy_with_progress(
             last_report = done;
             reporter.event(Event::Layer {
                 layer: digest.clone(),
-                status: LayerStatus::Downloading { current: done, total },
+                status: LayerStatus::Downloading {
+                    current: done,
+                    total,
+                },
             });
         }
     }
@@ -358,22 +439,38 @@ fn download_and_unpack(
     std::thread::scope(|s| {
         let net = s.spawn(move || -> Result<(), Error> {
             let tx = tx;
-            copy_with_progress(body.take(layer.size + 1), &mut writer, &layer.digest, layer.size, reporter, Some(&tx))?;
+            copy_with_progress(
+                body.take(layer.size + 1),
+                &mut writer,
+                &layer.digest,
+                layer.size,
+                reporter,
+                Some(&tx),
+            )?;
             drop(tx);
             writer.commit(Some(&layer.digest))?;
             Ok(())
         });
-        let mut reader = ChannelReader { rx, cur: Vec::new(), pos: 0 };
+        let mut reader = ChannelReader {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        };
         let unpacked = unpack::unpack_layer(&mut reader, dir, &limits);
         if unpacked.is_ok() {
             // Let the download finish (bytes after the compressed stream still count).
             let _ = io::copy(&mut reader, &mut io::sink());
         }
         drop(reader);
-        let net = net.join().unwrap_or_else(|_| Err(Error::Invalid("download thread panicked".into())));
+        let net = net
+            .join()
+            .unwrap_or_else(|_| Err(Error::Invalid("download thread panicked".into())));
         // A network or digest error explains an unpack error, so it wins.
         net?;
-        unpacked.map_err(|source| Error::Unpack { layer: layer.digest.clone(), source })
+        unpacked.map_err(|source| Error::Unpack {
+            layer: layer.digest.clone(),
+            source,
+        })
     })
 }
 
@@ -407,9 +504,18 @@ mod tests {
 
     #[test]
     fn compose_pull_policies_parse() {
-        assert_eq!(PullPolicy::parse("if_not_present"), Some(PullPolicy::Missing));
-        assert_eq!(PullPolicy::parse("daily"), Some(PullPolicy::Every(Duration::from_secs(86400))));
-        assert_eq!(PullPolicy::parse("every_1h30m"), Some(PullPolicy::Every(Duration::from_secs(5400))));
+        assert_eq!(
+            PullPolicy::parse("if_not_present"),
+            Some(PullPolicy::Missing)
+        );
+        assert_eq!(
+            PullPolicy::parse("daily"),
+            Some(PullPolicy::Every(Duration::from_secs(86400)))
+        );
+        assert_eq!(
+            PullPolicy::parse("every_1h30m"),
+            Some(PullPolicy::Every(Duration::from_secs(5400)))
+        );
         assert_eq!(PullPolicy::parse("every_x"), None);
         assert_eq!(PullPolicy::parse("build"), None);
     }

@@ -13,10 +13,17 @@ use super::reporter::{Event, LayerStatus, Reporter};
 use super::store::Store;
 
 /// Push the local image named `reference` to its registry. Returns the manifest digest.
-pub fn push(store: &Store, client: &Client, reference: &Reference, reporter: &dyn Reporter) -> Result<Digest, Error> {
+pub fn push(
+    store: &Store,
+    client: &Client,
+    reference: &Reference,
+    reporter: &dyn Reporter,
+) -> Result<Digest, Error> {
     let image = store.get(&reference.to_string())?;
     let ep = client.endpoint(&reference.registry);
-    reporter.event(Event::Pushing { reference: reference.clone() });
+    reporter.event(Event::Pushing {
+        reference: reference.clone(),
+    });
     let mount_sources: Vec<String> = image
         .repo_tags
         .iter()
@@ -24,28 +31,49 @@ pub fn push(store: &Store, client: &Client, reference: &Reference, reporter: &dy
         .filter(|r| r.registry == reference.registry && r.repository != reference.repository)
         .map(|r| r.repository.clone())
         .collect();
-    let mut blobs: Vec<(Digest, u64, bool)> = image.manifest.layers.iter().map(|l| (l.digest.clone(), l.size, true)).collect();
-    blobs.push((image.manifest.config.digest.clone(), image.manifest.config.size, false));
+    let mut blobs: Vec<(Digest, u64, bool)> = image
+        .manifest
+        .layers
+        .iter()
+        .map(|l| (l.digest.clone(), l.size, true))
+        .collect();
+    blobs.push((
+        image.manifest.config.digest.clone(),
+        image.manifest.config.size,
+        false,
+    ));
     for (d, _, is_layer) in &blobs {
         if *is_layer {
             if !store.has_blob(d) {
                 return Err(Error::MissingBlob(d.clone()));
             }
-            reporter.event(Event::Layer { layer: d.clone(), status: LayerStatus::Preparing });
+            reporter.event(Event::Layer {
+                layer: d.clone(),
+                status: LayerStatus::Preparing,
+            });
         }
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let workers = client.config.max_concurrent_downloads.clamp(1, 16).min(blobs.len());
+    let workers = client
+        .config
+        .max_concurrent_downloads
+        .clamp(1, 16)
+        .min(blobs.len());
     let results: Vec<Result<(), Error>> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| -> Result<(), Error> {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((d, size, is_layer)) = blobs.get(i) else { return Ok(()) };
+                        let Some((d, size, is_layer)) = blobs.get(i) else {
+                            return Ok(());
+                        };
                         let report = |status| {
                             if *is_layer {
-                                reporter.event(Event::Layer { layer: d.clone(), status })
+                                reporter.event(Event::Layer {
+                                    layer: d.clone(),
+                                    status,
+                                })
                             }
                         };
                         if client.has_blob(&ep, &reference.repository, d)? {
@@ -64,24 +92,40 @@ pub fn push(store: &Store, client: &Client, reference: &Reference, reporter: &dy
                             continue;
                         }
                         let path = store.blob_path(d);
-                        report(LayerStatus::Pushing { current: 0, total: *size });
-                        let open = || -> std::io::Result<Box<dyn Read + Send>> { Ok(Box::new(std::fs::File::open(&path)?)) };
+                        report(LayerStatus::Pushing {
+                            current: 0,
+                            total: *size,
+                        });
+                        let open = || -> std::io::Result<Box<dyn Read + Send>> {
+                            Ok(Box::new(std::fs::File::open(&path)?))
+                        };
                         client.upload_blob(&ep, &reference.repository, d, *size, &open)?;
                         report(LayerStatus::Pushed);
                     }
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("push worker panicked".into())))).collect()
+        hs.into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Invalid("push worker panicked".into())))
+            })
+            .collect()
     });
     for r in results {
         r?;
     }
     let bytes = store.read_blob(&image.manifest_digest)?;
-    let target = reference.tag.clone().unwrap_or_else(|| image.manifest_digest.to_string());
+    let target = reference
+        .tag
+        .clone()
+        .unwrap_or_else(|| image.manifest_digest.to_string());
     let media_type = image.manifest_descriptor.media_type.clone();
     let digest = client.put_manifest(&ep, &reference.repository, &target, &media_type, &bytes)?;
-    store.tag(&image.manifest_descriptor, &reference.with_digest(digest.clone()))?;
+    store.tag(
+        &image.manifest_descriptor,
+        &reference.with_digest(digest.clone()),
+    )?;
     reporter.event(Event::Pushed {
         reference: reference.clone(),
         digest: digest.clone(),
@@ -89,4 +133,3 @@ pub fn push(store: &Store, client: &Client, reference: &Reference, reporter: &dy
     });
     Ok(digest)
 }
-

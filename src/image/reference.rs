@@ -32,7 +32,9 @@ pub enum ReferenceError {
     Uppercase(String),
     #[error("invalid reference format: `{0}`")]
     Invalid(String),
-    #[error("invalid reference format: tag `{tag}` in `{input}` (at most 128 of [A-Za-z0-9_.-], not starting with `.` or `-`)")]
+    #[error(
+        "invalid reference format: tag `{tag}` in `{input}` (at most 128 of [A-Za-z0-9_.-], not starting with `.` or `-`)"
+    )]
     InvalidTag { input: String, tag: String },
     #[error("invalid reference format: `{input}`: {source}")]
     InvalidDigest {
@@ -80,10 +82,20 @@ fn valid_domain(d: &str) -> bool {
     let (host, port) = if let Some(rest) = d.strip_prefix('[') {
         match rest.split_once(']') {
             Some((h, p)) => {
-                if !h.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+                if !h
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+                {
                     return false;
                 }
-                (None, p.strip_prefix(':').map(Some).unwrap_or(if p.is_empty() { None } else { return false }))
+                (
+                    None,
+                    p.strip_prefix(':').map(Some).unwrap_or(if p.is_empty() {
+                        None
+                    } else {
+                        return false;
+                    }),
+                )
             }
             None => return false,
         }
@@ -117,7 +129,8 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|&x| x.is_ascii_alphanumeric() || x == b'_' || x == b'.' || x == b'-')
+        && b.iter()
+            .all(|&x| x.is_ascii_alphanumeric() || x == b'_' || x == b'.' || x == b'-')
 }
 
 impl Reference {
@@ -128,10 +141,12 @@ impl Reference {
         }
         let (rest, digest) = match input.split_once('@') {
             Some((r, d)) => {
-                let digest = d.parse::<Digest>().map_err(|source| ReferenceError::InvalidDigest {
-                    input: input.to_string(),
-                    source,
-                })?;
+                let digest =
+                    d.parse::<Digest>()
+                        .map_err(|source| ReferenceError::InvalidDigest {
+                            input: input.to_string(),
+                            source,
+                        })?;
                 (r, Some(digest))
             }
             None => (input, None),
@@ -156,7 +171,10 @@ impl Reference {
         }
         let (registry, path) = match name.split_once('/') {
             Some((first, path))
-                if first.contains('.') || first.contains(':') || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+                if first.contains('.')
+                    || first.contains(':')
+                    || first == "localhost"
+                    || first.bytes().any(|b| b.is_ascii_uppercase()) =>
             {
                 if !valid_domain(first) {
                     return Err(ReferenceError::Invalid(input.to_string()));
@@ -176,7 +194,10 @@ impl Reference {
         if !path.split('/').all(valid_component) {
             return Err(ReferenceError::Invalid(input.to_string()));
         }
-        if path.len() == 64 && path.bytes().all(|b| b.is_ascii_hexdigit()) && registry == DEFAULT_REGISTRY {
+        if path.len() == 64
+            && path.bytes().all(|b| b.is_ascii_hexdigit())
+            && registry == DEFAULT_REGISTRY
+        {
             return Err(ReferenceError::HexName(path));
         }
         let repository = if registry == DEFAULT_REGISTRY && !path.contains('/') {
@@ -293,7 +314,10 @@ mod tests {
         assert_eq!(full("busybox"), "docker.io/library/busybox:latest");
         assert_eq!(full("busybox:1.36"), "docker.io/library/busybox:1.36");
         assert_eq!(full("org/app"), "docker.io/org/app:latest");
-        assert_eq!(full("index.docker.io/library/busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            full("index.docker.io/library/busybox"),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(full("localhost/app"), "localhost/app:latest");
         assert_eq!(full("localhost:5000/a/b:v1"), "localhost:5000/a/b:v1");
         assert_eq!(full("127.0.0.1:5000/app"), "127.0.0.1:5000/app:latest");
@@ -315,8 +339,14 @@ mod tests {
 
     #[test]
     fn familiar_form_drops_defaults() {
-        assert_eq!(Reference::parse("busybox").unwrap().familiar(), "busybox:latest");
-        assert_eq!(Reference::parse("docker.io/org/app:1").unwrap().familiar(), "org/app:1");
+        assert_eq!(
+            Reference::parse("busybox").unwrap().familiar(),
+            "busybox:latest"
+        );
+        assert_eq!(
+            Reference::parse("docker.io/org/app:1").unwrap().familiar(),
+            "org/app:1"
+        );
         assert_eq!(
             Reference::parse("localhost:5000/app").unwrap().familiar(),
             "localhost:5000/app:latest"
@@ -325,15 +355,33 @@ mod tests {
 
     #[test]
     fn bad_references_are_refused_with_the_reason() {
-        assert!(matches!(Reference::parse("Busybox"), Err(ReferenceError::Uppercase(_))));
-        assert!(matches!(Reference::parse("busybox:"), Err(ReferenceError::InvalidTag { .. })));
-        assert!(matches!(Reference::parse("busybox:-x"), Err(ReferenceError::InvalidTag { .. })));
-        assert!(matches!(Reference::parse("a@sha256:12"), Err(ReferenceError::InvalidDigest { .. })));
-        assert!(matches!(Reference::parse(""), Err(ReferenceError::Empty(_))));
+        assert!(matches!(
+            Reference::parse("Busybox"),
+            Err(ReferenceError::Uppercase(_))
+        ));
+        assert!(matches!(
+            Reference::parse("busybox:"),
+            Err(ReferenceError::InvalidTag { .. })
+        ));
+        assert!(matches!(
+            Reference::parse("busybox:-x"),
+            Err(ReferenceError::InvalidTag { .. })
+        ));
+        assert!(matches!(
+            Reference::parse("a@sha256:12"),
+            Err(ReferenceError::InvalidDigest { .. })
+        ));
+        assert!(matches!(
+            Reference::parse(""),
+            Err(ReferenceError::Empty(_))
+        ));
         assert!(Reference::parse("a//b").is_err());
         assert!(Reference::parse("a/-b").is_err());
         assert!(Reference::parse("host:port/a").is_err());
-        assert!(matches!(Reference::parse(&"a".repeat(64)), Err(ReferenceError::HexName(_))));
+        assert!(matches!(
+            Reference::parse(&"a".repeat(64)),
+            Err(ReferenceError::HexName(_))
+        ));
         let msg = Reference::parse("Foo/Bar").unwrap_err().to_string();
         assert!(msg.contains("must be lowercase"), "{msg}");
     }

@@ -51,9 +51,15 @@ pub enum RegistryError {
     Token { realm: String, message: String },
     #[error("{url}: {message}")]
     Protocol { url: String, message: String },
-    #[error("{0}: schema 1 manifests are not supported (deprecated since 2017); push the image again with a current client")]
+    #[error(
+        "{0}: schema 1 manifests are not supported (deprecated since 2017); push the image again with a current client"
+    )]
     Schema1(String),
 }
+
+/// Builds a request given the `Authorization` value to send (rebuilt after a challenge).
+type BuildRequest<'a> =
+    &'a dyn Fn(&Agent, Option<&str>) -> Result<Response<ureq::Body>, ureq::Error>;
 
 /// One registry, or a mirror of one: where to send requests.
 #[derive(Debug, Clone)]
@@ -104,7 +110,10 @@ impl Client {
 
     /// Use these credentials for `registry` instead of `config.json`.
     pub fn set_credentials(&self, registry: &str, creds: Credentials) {
-        self.explicit.lock().expect("lock").insert(registry.to_string(), creds);
+        self.explicit
+            .lock()
+            .expect("lock")
+            .insert(registry.to_string(), creds);
     }
 
     fn credentials(&self, registry: &str) -> Option<Credentials> {
@@ -138,7 +147,11 @@ impl Client {
 
     /// The registry itself (pushes never go to mirrors).
     pub fn endpoint(&self, registry: &str) -> Endpoint {
-        let host = if registry == "docker.io" { "registry-1.docker.io" } else { registry };
+        let host = if registry == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            registry
+        };
         Endpoint {
             registry: registry.to_string(),
             base: format!("https://{host}"),
@@ -171,7 +184,10 @@ impl Client {
         } else {
             ep.base.clone()
         };
-        self.schemes.lock().expect("lock").insert(ep.base.clone(), chosen.clone());
+        self.schemes
+            .lock()
+            .expect("lock")
+            .insert(ep.base.clone(), chosen.clone());
         Ok(chosen)
     }
 
@@ -183,7 +199,7 @@ impl Client {
         scopes: &[String],
         method: &'static str,
         url: &str,
-        build: &dyn Fn(&Agent, Option<&str>) -> Result<Response<ureq::Body>, ureq::Error>,
+        build: BuildRequest<'_>,
     ) -> Result<Response<ureq::Body>, RegistryError> {
         let key = (ep.base.clone(), scopes.join(" "));
         let cached = self.tokens.lock().expect("lock").get(&key).cloned();
@@ -211,10 +227,14 @@ impl Client {
             let Some(c) = creds else {
                 return Err(RegistryError::Unauthorized {
                     registry: ep.registry.clone(),
-                    message: format!("authentication required\n\nhint: run `rcompose login {}`", ep.registry),
+                    message: format!(
+                        "authentication required\n\nhint: run `rcompose login {}`",
+                        ep.registry
+                    ),
                 });
             };
-            let b = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password));
+            let b = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", c.username, c.password));
             format!("Basic {b}")
         } else {
             return Err(RegistryError::Unauthorized {
@@ -248,7 +268,10 @@ impl Client {
     ) -> Result<String, RegistryError> {
         let realm = params.get("realm").cloned().unwrap_or_default();
         if realm.is_empty() {
-            return Err(RegistryError::Token { realm, message: "the challenge has no realm".into() });
+            return Err(RegistryError::Token {
+                realm,
+                message: "the challenge has no realm".into(),
+            });
         }
         let mut req = self.agent.get(&realm);
         if let Some(s) = params.get("service") {
@@ -264,7 +287,8 @@ impl Client {
             req = req.query("scope", s);
         }
         if let Some(c) = creds {
-            let b = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password));
+            let b = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", c.username, c.password));
             req = req.header("Authorization", format!("Basic {b}"));
         }
         let mut resp = req.call().map_err(|e| RegistryError::Token {
@@ -281,7 +305,10 @@ impl Client {
                     message: format!("token server refused: {msg}"),
                 }
             } else {
-                RegistryError::Token { realm, message: msg }
+                RegistryError::Token {
+                    realm,
+                    message: msg,
+                }
             });
         }
         let body = resp
@@ -289,14 +316,23 @@ impl Client {
             .with_config()
             .limit(1 << 20)
             .read_to_vec()
-            .map_err(|e| RegistryError::Token { realm: realm.clone(), message: e.to_string() })?;
+            .map_err(|e| RegistryError::Token {
+                realm: realm.clone(),
+                message: e.to_string(),
+            })?;
         let v: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| RegistryError::Token { realm: realm.clone(), message: e.to_string() })?;
+            serde_json::from_slice(&body).map_err(|e| RegistryError::Token {
+                realm: realm.clone(),
+                message: e.to_string(),
+            })?;
         v.get("token")
             .or_else(|| v.get("access_token"))
             .and_then(|t| t.as_str())
             .map(str::to_string)
-            .ok_or(RegistryError::Token { realm, message: "the answer has no token".into() })
+            .ok_or(RegistryError::Token {
+                realm,
+                message: "the answer has no token".into(),
+            })
     }
 
     /// Check credentials against a registry (`rcompose login`).
@@ -305,7 +341,9 @@ impl Client {
         let ep = self.endpoint(registry);
         let base = self.base(&ep)?;
         let url = format!("{base}/v2/");
-        let resp = self.send(&ep, &[], "GET", &url, &|a, auth| with_auth(a.get(&url), auth).call())?;
+        let resp = self.send(&ep, &[], "GET", &url, &|a, auth| {
+            with_auth(a.get(&url), auth).call()
+        })?;
         if resp.status().is_success() {
             Ok(())
         } else {
@@ -314,12 +352,19 @@ impl Client {
     }
 
     /// GET a manifest by tag or digest, verifying the digest.
-    pub fn manifest(&self, ep: &Endpoint, reference: &Reference, target: &str) -> Result<FetchedManifest, RegistryError> {
+    pub fn manifest(
+        &self,
+        ep: &Endpoint,
+        reference: &Reference,
+        target: &str,
+    ) -> Result<FetchedManifest, RegistryError> {
         let base = self.base(ep)?;
         let url = format!("{base}/v2/{}/manifests/{target}", reference.repository);
         let scopes = [format!("repository:{}:pull", reference.repository)];
         let mut resp = self.send(ep, &scopes, "GET", &url, &|a, auth| {
-            with_auth(a.get(&url), auth).header("Accept", MANIFEST_ACCEPT).call()
+            with_auth(a.get(&url), auth)
+                .header("Accept", MANIFEST_ACCEPT)
+                .call()
         })?;
         if resp.status() == 404 {
             return Err(RegistryError::NotFound {
@@ -345,7 +390,10 @@ impl Client {
             .with_config()
             .limit(MAX_MANIFEST)
             .read_to_vec()
-            .map_err(|e| RegistryError::Protocol { url: url.clone(), message: e.to_string() })?;
+            .map_err(|e| RegistryError::Protocol {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
         let digest = Digest::of(&bytes);
         let expected = target.parse::<Digest>().ok().or(header_digest);
         if let Some(e) = expected
@@ -358,25 +406,42 @@ impl Client {
         }
         let body_type = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
-            .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(str::to_string));
+            .and_then(|v| {
+                v.get("mediaType")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            });
         let media_type = match (ctype, body_type) {
             (Some(c), _) if spec::is_index(&c) || spec::is_image_manifest(&c) => c,
             (_, Some(b)) => b,
             (Some(c), None) => c,
             (None, None) => String::new(),
         };
-        if media_type.starts_with("application/vnd.docker.distribution.manifest.v1") || media_type == "application/json" && bytes.windows(9).any(|w| w == b"fsLayers\"") {
+        if media_type.starts_with("application/vnd.docker.distribution.manifest.v1")
+            || media_type == "application/json" && bytes.windows(9).any(|w| w == b"fsLayers\"")
+        {
             return Err(RegistryError::Schema1(reference.familiar()));
         }
-        Ok(FetchedManifest { bytes, media_type, digest })
+        Ok(FetchedManifest {
+            bytes,
+            media_type,
+            digest,
+        })
     }
 
     /// GET a blob as a stream (the caller verifies its digest).
-    pub fn blob(&self, ep: &Endpoint, repository: &str, digest: &Digest) -> Result<(Option<u64>, Box<dyn Read + Send>), RegistryError> {
+    pub fn blob(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<(Option<u64>, Box<dyn Read + Send>), RegistryError> {
         let base = self.base(ep)?;
         let url = format!("{base}/v2/{repository}/blobs/{digest}");
         let scopes = [format!("repository:{repository}:pull")];
-        let resp = self.send(ep, &scopes, "GET", &url, &|a, auth| with_auth(a.get(&url), auth).call())?;
+        let resp = self.send(ep, &scopes, "GET", &url, &|a, auth| {
+            with_auth(a.get(&url), auth).call()
+        })?;
         if resp.status() == 404 {
             return Err(RegistryError::NotFound {
                 reference: format!("{repository}@{digest}"),
@@ -391,12 +456,20 @@ impl Client {
     }
 
     /// Read a small blob (a config) fully, verifying its digest.
-    pub fn blob_bytes(&self, ep: &Endpoint, repository: &str, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+    pub fn blob_bytes(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Vec<u8>, RegistryError> {
         let (_, r) = self.blob(ep, repository, digest)?;
         let mut buf = Vec::new();
         r.take(MAX_CONFIG)
             .read_to_end(&mut buf)
-            .map_err(|e| RegistryError::Protocol { url: format!("{repository}@{digest}"), message: e.to_string() })?;
+            .map_err(|e| RegistryError::Protocol {
+                url: format!("{repository}@{digest}"),
+                message: e.to_string(),
+            })?;
         let got = Digest::of(&buf);
         if got != *digest {
             return Err(RegistryError::Protocol {
@@ -408,20 +481,38 @@ impl Client {
     }
 
     /// Does the registry have this blob in this repository?
-    pub fn has_blob(&self, ep: &Endpoint, repository: &str, digest: &Digest) -> Result<bool, RegistryError> {
+    pub fn has_blob(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
         let base = self.base(ep)?;
         let url = format!("{base}/v2/{repository}/blobs/{digest}");
         let scopes = [format!("repository:{repository}:pull,push")];
-        let resp = self.send(ep, &scopes, "HEAD", &url, &|a, auth| with_auth(a.head(&url), auth).call())?;
+        let resp = self.send(ep, &scopes, "HEAD", &url, &|a, auth| {
+            with_auth(a.head(&url), auth).call()
+        })?;
         Ok(resp.status().is_success())
     }
 
     /// Try a cross-repository mount; `true` if the registry mounted it.
-    pub fn mount_blob(&self, ep: &Endpoint, repository: &str, from: &str, digest: &Digest) -> Result<bool, RegistryError> {
+    pub fn mount_blob(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        from: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
         let base = self.base(ep)?;
         let url = format!("{base}/v2/{repository}/blobs/uploads/?mount={digest}&from={from}");
-        let scopes = [format!("repository:{repository}:pull,push"), format!("repository:{from}:pull")];
-        let resp = self.send(ep, &scopes, "POST", &url, &|a, auth| with_auth(a.post(&url), auth).send_empty())?;
+        let scopes = [
+            format!("repository:{repository}:pull,push"),
+            format!("repository:{from}:pull"),
+        ];
+        let resp = self.send(ep, &scopes, "POST", &url, &|a, auth| {
+            with_auth(a.post(&url), auth).send_empty()
+        })?;
         Ok(resp.status() == 201)
     }
 
@@ -438,7 +529,9 @@ impl Client {
         let base = self.base(ep)?;
         let url = format!("{base}/v2/{repository}/blobs/uploads/");
         let scopes = [format!("repository:{repository}:pull,push")];
-        let resp = self.send(ep, &scopes, "POST", &url, &|a, auth| with_auth(a.post(&url), auth).send_empty())?;
+        let resp = self.send(ep, &scopes, "POST", &url, &|a, auth| {
+            with_auth(a.post(&url), auth).send_empty()
+        })?;
         if resp.status() != 202 {
             return Err(status_error("POST", &url, resp));
         }
@@ -462,12 +555,21 @@ impl Client {
     }
 
     /// PUT a manifest's exact bytes under a tag or digest; returns the registry's digest.
-    pub fn put_manifest(&self, ep: &Endpoint, repository: &str, target: &str, media_type: &str, bytes: &[u8]) -> Result<Digest, RegistryError> {
+    pub fn put_manifest(
+        &self,
+        ep: &Endpoint,
+        repository: &str,
+        target: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<Digest, RegistryError> {
         let base = self.base(ep)?;
         let url = format!("{base}/v2/{repository}/manifests/{target}");
         let scopes = [format!("repository:{repository}:pull,push")];
         let resp = self.send(ep, &scopes, "PUT", &url, &|a, auth| {
-            with_auth(a.put(&url), auth).header("Content-Type", media_type).send(bytes)
+            with_auth(a.put(&url), auth)
+                .header("Content-Type", media_type)
+                .send(bytes)
         })?;
         if resp.status() != 201 && resp.status() != 200 {
             return Err(status_error("PUT", &url, resp));
@@ -487,7 +589,10 @@ fn is_connect_refused(e: &ureq::Error) -> bool {
     match e {
         ureq::Error::Io(io) => matches!(
             io.kind(),
-            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::TimedOut | std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable
+            std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::TimedOut
+                | std::io::ErrorKind::HostUnreachable
+                | std::io::ErrorKind::NetworkUnreachable
         ),
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => true,
         _ => false,
@@ -519,7 +624,12 @@ fn status_error(method: &'static str, url: &str, resp: Response<ureq::Body>) -> 
 
 /// The registry's error message (`{"errors":[{"code","message"}]}`) or the body text.
 fn error_message(mut resp: Response<ureq::Body>) -> String {
-    let text = resp.body_mut().with_config().limit(64 << 10).read_to_string().unwrap_or_default();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 10)
+        .read_to_string()
+        .unwrap_or_default();
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
         && let Some(errs) = v.get("errors").and_then(|e| e.as_array())
     {
@@ -528,7 +638,9 @@ fn error_message(mut resp: Response<ureq::Body>) -> String {
             .map(|e| {
                 let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
                 let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
-                format!("{code}: {msg}").trim_matches([' ', ':']).to_string()
+                format!("{code}: {msg}")
+                    .trim_matches([' ', ':'])
+                    .to_string()
             })
             .collect();
         if !msgs.is_empty() {
@@ -536,7 +648,11 @@ fn error_message(mut resp: Response<ureq::Body>) -> String {
         }
     }
     let t = text.trim();
-    if t.is_empty() { resp.status().to_string() } else { t.chars().take(300).collect() }
+    if t.is_empty() {
+        resp.status().to_string()
+    } else {
+        t.chars().take(300).collect()
+    }
 }
 
 /// Parse `Bearer realm="…",service="…",scope="…"`.
@@ -586,7 +702,9 @@ mod tests {
 
     #[test]
     fn bearer_challenges_parse() {
-        let p = parse_challenge(r#"Bearer realm="http://127.0.0.1:1/token",service="reg",scope="repository:a/b:pull,push",error="insufficient_scope""#);
+        let p = parse_challenge(
+            r#"Bearer realm="http://127.0.0.1:1/token",service="reg",scope="repository:a/b:pull,push",error="insufficient_scope""#,
+        );
         assert_eq!(p["realm"], "http://127.0.0.1:1/token");
         assert_eq!(p["service"], "reg");
         assert_eq!(p["scope"], "repository:a/b:pull,push");

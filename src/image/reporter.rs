@@ -24,11 +24,19 @@ pub enum Event {
     /// One line per layer, keyed by the layer blob's digest.
     Layer { layer: Digest, status: LayerStatus },
     /// `Digest: sha256:…` and `Status: Downloaded newer image for …` / `Image is up to date`.
-    Pulled { reference: Reference, digest: Digest, updated: bool },
+    Pulled {
+        reference: Reference,
+        digest: Digest,
+        updated: bool,
+    },
     /// `The push refers to repository [...]`
     Pushing { reference: Reference },
     /// `latest: digest: sha256:… size: 527`
-    Pushed { reference: Reference, digest: Digest, size: u64 },
+    Pushed {
+        reference: Reference,
+        digest: Digest,
+        size: u64,
+    },
 }
 
 pub trait Reporter: Send + Sync {

@@ -56,7 +56,11 @@ pub struct Platform {
     pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
 }
 
@@ -82,7 +86,8 @@ impl Platform {
     /// Parse `os/arch[/variant]` as `--platform` takes it.
     pub fn parse(s: &str) -> Result<Platform, String> {
         let parts: Vec<&str> = s.split('/').collect();
-        let bad = || format!("invalid platform `{s}`: expected `os/arch[/variant]`, e.g. `linux/arm64`");
+        let bad =
+            || format!("invalid platform `{s}`: expected `os/arch[/variant]`, e.g. `linux/arm64`");
         if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
             return Err(bad());
         }
@@ -293,10 +298,22 @@ mod tests {
 
     #[test]
     fn platform_parsing_normalises_like_containerd() {
-        assert_eq!(Platform::parse("linux/amd64").unwrap().to_string(), "linux/amd64");
-        assert_eq!(Platform::parse("linux/aarch64").unwrap().to_string(), "linux/arm64");
-        assert_eq!(Platform::parse("linux/arm64/v8").unwrap().to_string(), "linux/arm64");
-        assert_eq!(Platform::parse("linux/armhf").unwrap().to_string(), "linux/arm/v7");
+        assert_eq!(
+            Platform::parse("linux/amd64").unwrap().to_string(),
+            "linux/amd64"
+        );
+        assert_eq!(
+            Platform::parse("linux/aarch64").unwrap().to_string(),
+            "linux/arm64"
+        );
+        assert_eq!(
+            Platform::parse("linux/arm64/v8").unwrap().to_string(),
+            "linux/arm64"
+        );
+        assert_eq!(
+            Platform::parse("linux/armhf").unwrap().to_string(),
+            "linux/arm/v7"
+        );
         assert!(Platform::parse("linux").is_err());
         let want = Platform::parse("linux/arm64").unwrap();
         let cand = Platform {

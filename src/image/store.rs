@@ -30,11 +30,11 @@ use fs_err as fs;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
+use super::Error;
 use super::digest::{Digest, HashingWriter, chain_ids};
 use super::reference::Reference;
 use super::spec::{self, ANNOTATION_REF_NAME, Descriptor, ImageConfiguration, Index, Manifest};
 use super::unpack::{self, Limits, Unpacked};
-use super::Error;
 use crate::paths::Paths;
 
 /// One image in the store: a manifest, its config and its layers.
@@ -60,7 +60,10 @@ impl Image {
     /// The unpacked layer directories, bottom → top, ready as overlay lowerdirs (overlay's
     /// `lowerdir=` option wants them top first: reverse this list).
     pub fn layer_dirs(&self) -> Vec<PathBuf> {
-        self.chain_ids.iter().map(|c| self.layers_root.join(c.hex())).collect()
+        self.chain_ids
+            .iter()
+            .map(|c| self.layers_root.join(c.hex()))
+            .collect()
     }
 
     /// Uncompressed size of all layers, as `docker image ls` shows it.
@@ -139,11 +142,22 @@ pub(crate) fn tmp_name(prefix: &str) -> String {
 pub struct Lock(#[allow(dead_code)] Flock<File>);
 
 fn lock(path: &Path, exclusive: bool) -> Result<Lock, Error> {
-    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
-    let arg = if exclusive { FlockArg::LockExclusive } else { FlockArg::LockShared };
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let arg = if exclusive {
+        FlockArg::LockExclusive
+    } else {
+        FlockArg::LockShared
+    };
     Flock::lock(f.into_parts().0, arg)
         .map(Lock)
-        .map_err(|(_, e)| Error::Lock { path: path.to_path_buf(), source: e.into() })
+        .map_err(|(_, e)| Error::Lock {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })
 }
 
 impl Store {
@@ -164,7 +178,11 @@ impl Store {
         }
         let layout = store.images.join("oci-layout");
         if !layout.exists() {
-            write_atomic(&store.images.join("tmp"), &layout, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+            write_atomic(
+                &store.images.join("tmp"),
+                &layout,
+                br#"{"imageLayoutVersion":"1.0.0"}"#,
+            )?;
         }
         if !store.images.join("index.json").exists() {
             let _g = lock(&store.images.join("index.lock"), true)?;
@@ -206,7 +224,11 @@ impl Store {
         if let Some(e) = expected
             && *e != d
         {
-            return Err(Error::DigestMismatch { what: "blob".into(), expected: e.clone(), actual: d });
+            return Err(Error::DigestMismatch {
+                what: "blob".into(),
+                expected: e.clone(),
+                actual: d,
+            });
         }
         if !self.has_blob(&d) {
             write_atomic(&self.tmp_dir(), &self.blob_path(&d), bytes)?;
@@ -219,14 +241,21 @@ impl Store {
         let path = self.tmp_dir().join(tmp_name("blob"));
         let file = fs::File::create(&path)?;
         Ok(BlobWriter {
-            w: Some(HashingWriter::new(io::BufWriter::with_capacity(256 << 10, file))),
+            w: Some(HashingWriter::new(io::BufWriter::with_capacity(
+                256 << 10,
+                file,
+            ))),
             path,
             store_blobs: self.images.join("blobs/sha256"),
         })
     }
 
     /// Copy a reader into a blob.
-    pub fn write_blob_from(&self, mut r: impl Read, expected: Option<&Digest>) -> Result<(Digest, u64), Error> {
+    pub fn write_blob_from(
+        &self,
+        mut r: impl Read,
+        expected: Option<&Digest>,
+    ) -> Result<(Digest, u64), Error> {
         let mut w = self.blob_writer()?;
         io::copy(&mut r, &mut w)?;
         w.commit(expected)
@@ -270,8 +299,16 @@ impl Store {
                     actual: u.diff_id,
                 });
             }
-            let meta = serde_json::to_vec(&LayerMeta { diff_id: u.diff_id, size: u.size }).expect("serialize");
-            write_atomic(&self.layers.join(".tmp"), &self.layers.join(format!("{}.json", chain.hex())), &meta)?;
+            let meta = serde_json::to_vec(&LayerMeta {
+                diff_id: u.diff_id,
+                size: u.size,
+            })
+            .expect("serialize");
+            write_atomic(
+                &self.layers.join(".tmp"),
+                &self.layers.join(format!("{}.json", chain.hex())),
+                &meta,
+            )?;
             fs::rename(&tmp, self.layer_dir(chain))?;
             Ok(())
         });
@@ -282,13 +319,22 @@ impl Store {
     }
 
     /// Unpack a stored layer blob (no-op if its layer is there).
-    pub fn ensure_layer_from_blob(&self, chain: &Digest, diff_id: &Digest, blob: &Digest) -> Result<bool, Error> {
+    pub fn ensure_layer_from_blob(
+        &self,
+        chain: &Digest,
+        diff_id: &Digest,
+        blob: &Digest,
+    ) -> Result<bool, Error> {
         let path = self.blob_path(blob);
         let limits = self.limits;
         self.ensure_layer(chain, diff_id, |dir| {
             let f = fs::File::open(&path)?;
-            unpack::unpack_layer(io::BufReader::with_capacity(256 << 10, f), dir, &limits)
-                .map_err(|source| Error::Unpack { layer: blob.clone(), source })
+            unpack::unpack_layer(io::BufReader::with_capacity(256 << 10, f), dir, &limits).map_err(
+                |source| Error::Unpack {
+                    layer: blob.clone(),
+                    source,
+                },
+            )
         })
     }
 
@@ -297,12 +343,16 @@ impl Store {
     fn read_index(&self) -> Result<Vec<Entry>, Error> {
         let path = self.images.join("index.json");
         let bytes = fs::read(&path)?;
-        let index: Index = serde_json::from_slice(&bytes).map_err(|source| Error::Json { path, source })?;
+        let index: Index =
+            serde_json::from_slice(&bytes).map_err(|source| Error::Json { path, source })?;
         Ok(index
             .manifests
             .into_iter()
             .map(|mut d| {
-                let name = d.annotations.as_mut().and_then(|a| a.remove(ANNOTATION_REF_NAME));
+                let name = d
+                    .annotations
+                    .as_mut()
+                    .and_then(|a| a.remove(ANNOTATION_REF_NAME));
                 if d.annotations.as_ref().is_some_and(|a| a.is_empty()) {
                     d.annotations = None;
                 }
@@ -317,7 +367,9 @@ impl Store {
             .map(|e| {
                 let mut d = e.manifest.clone();
                 if let Some(n) = &e.name {
-                    d.annotations.get_or_insert_with(BTreeMap::new).insert(ANNOTATION_REF_NAME.into(), n.clone());
+                    d.annotations
+                        .get_or_insert_with(BTreeMap::new)
+                        .insert(ANNOTATION_REF_NAME.into(), n.clone());
                 }
                 d
             })
@@ -333,7 +385,10 @@ impl Store {
     }
 
     /// Read-modify-write `index.json` under its lock.
-    fn update_index<T>(&self, f: impl FnOnce(&mut Vec<Entry>) -> Result<T, Error>) -> Result<T, Error> {
+    fn update_index<T>(
+        &self,
+        f: impl FnOnce(&mut Vec<Entry>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let _g = lock(&self.images.join("index.lock"), true)?;
         let mut entries = self.read_index()?;
         let out = f(&mut entries)?;
@@ -353,10 +408,11 @@ impl Store {
             source,
         })?;
         let cbytes = self.read_blob(&m.config.digest)?;
-        let config: ImageConfiguration = serde_json::from_slice(&cbytes).map_err(|source| Error::Json {
-            path: self.blob_path(&m.config.digest),
-            source,
-        })?;
+        let config: ImageConfiguration =
+            serde_json::from_slice(&cbytes).map_err(|source| Error::Json {
+                path: self.blob_path(&m.config.digest),
+                source,
+            })?;
         let mut repo_tags = Vec::new();
         let mut repo_digests = Vec::new();
         for n in names {
@@ -372,7 +428,10 @@ impl Store {
             id: m.config.digest.clone(),
             manifest_digest: manifest.digest.clone(),
             manifest_descriptor: Descriptor {
-                media_type: m.media_type.clone().unwrap_or_else(|| manifest.media_type.clone()),
+                media_type: m
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| manifest.media_type.clone()),
                 digest: manifest.digest.clone(),
                 size: mbytes.len() as u64,
                 urls: None,
@@ -416,7 +475,11 @@ impl Store {
             let hit = images.iter().find(|i| {
                 i.repo_tags.contains(&r)
                     || i.repo_digests.contains(&r)
-                    || (r.digest.as_ref() == Some(&i.manifest_digest) && i.repo_tags.iter().chain(&i.repo_digests).any(|t| t.name() == r.name()))
+                    || (r.digest.as_ref() == Some(&i.manifest_digest)
+                        && i.repo_tags
+                            .iter()
+                            .chain(&i.repo_digests)
+                            .any(|t| t.name() == r.name()))
             });
             if let Some(i) = hit {
                 return Ok(Some(i.clone()));
@@ -426,7 +489,10 @@ impl Store {
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let mut hits: Vec<&Image> = images.iter().filter(|i| i.id.hex().starts_with(hex)).collect();
+        let mut hits: Vec<&Image> = images
+            .iter()
+            .filter(|i| i.id.hex().starts_with(hex))
+            .collect();
         hits.dedup_by(|a, b| a.id == b.id);
         match hits.len() {
             0 => Ok(None),
@@ -437,7 +503,8 @@ impl Store {
 
     /// Like [`Store::resolve`], but a missing image is an error naming it.
     pub fn get(&self, s: &str) -> Result<Image, Error> {
-        self.resolve(s)?.ok_or_else(|| Error::NotFound(s.to_string()))
+        self.resolve(s)?
+            .ok_or_else(|| Error::NotFound(s.to_string()))
     }
 
     /// Point `name` at the image with `manifest`. The image a tag moves away from stays as a
@@ -448,14 +515,27 @@ impl Store {
         desc.annotations = None;
         desc.platform = None;
         self.update_index(|entries| {
-            if let Some(old) = entries.iter().position(|e| e.name.as_deref() == Some(&name)) {
+            if let Some(old) = entries
+                .iter()
+                .position(|e| e.name.as_deref() == Some(&name))
+            {
                 let old = entries.remove(old);
-                if old.manifest.digest != desc.digest && !entries.iter().any(|e| e.manifest.digest == old.manifest.digest) {
-                    entries.push(Entry { manifest: old.manifest, name: None });
+                if old.manifest.digest != desc.digest
+                    && !entries
+                        .iter()
+                        .any(|e| e.manifest.digest == old.manifest.digest)
+                {
+                    entries.push(Entry {
+                        manifest: old.manifest,
+                        name: None,
+                    });
                 }
             }
             entries.retain(|e| !(e.name.is_none() && e.manifest.digest == desc.digest));
-            entries.push(Entry { manifest: desc, name: Some(name) });
+            entries.push(Entry {
+                manifest: desc,
+                name: Some(name),
+            });
             Ok(())
         })
     }
@@ -467,7 +547,10 @@ impl Store {
         desc.platform = None;
         self.update_index(|entries| {
             if !entries.iter().any(|e| e.manifest.digest == desc.digest) {
-                entries.push(Entry { manifest: desc, name: None });
+                entries.push(Entry {
+                    manifest: desc,
+                    name: None,
+                });
             }
             Ok(())
         })
@@ -476,9 +559,16 @@ impl Store {
     /// `docker rmi`: untag a name, and delete the image when its last tag goes (or when named
     /// by ID). Images in `in_use` (the engine's containers) are never deleted: without `force`
     /// that is an error, with it they are only untagged.
-    pub fn remove(&self, s: &str, force: bool, in_use: &HashSet<Digest>) -> Result<Vec<Removed>, Error> {
+    pub fn remove(
+        &self,
+        s: &str,
+        force: bool,
+        in_use: &HashSet<Digest>,
+    ) -> Result<Vec<Removed>, Error> {
         let image = self.get(s)?;
-        let by_name = Reference::parse(s).ok().filter(|r| image.repo_tags.contains(r) || image.repo_digests.contains(r));
+        let by_name = Reference::parse(s)
+            .ok()
+            .filter(|r| image.repo_tags.contains(r) || image.repo_digests.contains(r));
         let used = in_use.contains(&image.id);
         let mut out = Vec::new();
         self.update_index(|entries| {
@@ -532,7 +622,11 @@ impl Store {
 
     /// `docker image prune`: delete dangling images (`all`: every image not in `in_use`), then
     /// collect garbage.
-    pub fn prune(&self, all: bool, in_use: &HashSet<Digest>) -> Result<(Vec<Removed>, GcReport), Error> {
+    pub fn prune(
+        &self,
+        all: bool,
+        in_use: &HashSet<Digest>,
+    ) -> Result<(Vec<Removed>, GcReport), Error> {
         let images = self.list()?;
         let doomed: Vec<&Image> = images
             .iter()
@@ -563,8 +657,12 @@ impl Store {
         let mut keep_layers: HashSet<String> = HashSet::new();
         for e in self.read_index()? {
             keep_blobs.insert(e.manifest.digest.hex().to_string());
-            let Ok(mbytes) = self.read_blob(&e.manifest.digest) else { continue };
-            let Ok(m) = serde_json::from_slice::<Manifest>(&mbytes) else { continue };
+            let Ok(mbytes) = self.read_blob(&e.manifest.digest) else {
+                continue;
+            };
+            let Ok(m) = serde_json::from_slice::<Manifest>(&mbytes) else {
+                continue;
+            };
             keep_blobs.insert(m.config.digest.hex().to_string());
             for l in &m.layers {
                 keep_blobs.insert(l.digest.hex().to_string());
@@ -604,14 +702,19 @@ impl Store {
                 continue;
             }
             if name.ends_with(".json") {
-                if let Some(m) = serde_json::from_slice::<LayerMeta>(&std::fs::read(ent.path()).unwrap_or_default()).ok() {
+                if let Ok(m) = serde_json::from_slice::<LayerMeta>(
+                    &std::fs::read(ent.path()).unwrap_or_default(),
+                ) {
                     report.bytes += m.size;
                 }
                 fs::remove_file(ent.path())?;
                 let _ = std::fs::remove_file(self.layers.join(".locks").join(&hex));
             } else {
                 // Move aside first: a half-deleted layer must never look complete.
-                let aside = self.layers.join(".tmp").join(tmp_name(&hex[..12.min(hex.len())]));
+                let aside = self
+                    .layers
+                    .join(".tmp")
+                    .join(tmp_name(&hex[..12.min(hex.len())]));
                 fs::rename(ent.path(), &aside)?;
                 remove_tree(&aside)?;
                 report.layers += 1;
@@ -629,7 +732,10 @@ impl Store {
         })?;
         let digest = self.write_blob(manifest_bytes, None)?;
         let desc = Descriptor {
-            media_type: m.media_type.clone().unwrap_or_else(|| spec::OCI_MANIFEST.into()),
+            media_type: m
+                .media_type
+                .clone()
+                .unwrap_or_else(|| spec::OCI_MANIFEST.into()),
             digest,
             size: manifest_bytes.len() as u64,
             urls: None,
@@ -678,7 +784,11 @@ impl BlobWriter {
             && *e != digest
         {
             let _ = std::fs::remove_file(&self.path);
-            return Err(Error::DigestMismatch { what: "blob".into(), expected: e.clone(), actual: digest });
+            return Err(Error::DigestMismatch {
+                what: "blob".into(),
+                expected: e.clone(),
+                actual: digest,
+            });
         }
         fs::rename(&self.path, self.store_blobs.join(digest.hex()))?;
         Ok((digest, size))
@@ -718,21 +828,40 @@ impl Store {
     /// Unpack a stored blob as a new layer on top of `parent` (a chain id) when its diff_id
     /// is not known yet: unpack to a temp dir, then move it into place under the chain lock
     /// (or drop it if another process got there first).
-    pub fn unpack_new_layer(&self, blob: &Digest, parent: Option<&Digest>) -> Result<(Digest, spec::Compression), Error> {
+    pub fn unpack_new_layer(
+        &self,
+        blob: &Digest,
+        parent: Option<&Digest>,
+    ) -> Result<(Digest, spec::Compression), Error> {
         let tmp = self.layers.join(".tmp").join(tmp_name("new"));
         fs::create_dir(&tmp)?;
         let result = (|| {
             let f = fs::File::open(self.blob_path(blob))?;
-            let u = unpack::unpack_layer(io::BufReader::with_capacity(256 << 10, f), &tmp, &self.limits)
-                .map_err(|source| Error::Unpack { layer: blob.clone(), source })?;
+            let u = unpack::unpack_layer(
+                io::BufReader::with_capacity(256 << 10, f),
+                &tmp,
+                &self.limits,
+            )
+            .map_err(|source| Error::Unpack {
+                layer: blob.clone(),
+                source,
+            })?;
             let chain = match parent {
                 None => u.diff_id.clone(),
                 Some(p) => Digest::of(format!("{p} {}", u.diff_id).as_bytes()),
             };
             let _l = lock(&self.layers.join(".locks").join(chain.hex()), true)?;
             if !self.has_layer(&chain) {
-                let meta = serde_json::to_vec(&LayerMeta { diff_id: u.diff_id.clone(), size: u.size }).expect("serialize");
-                write_atomic(&self.layers.join(".tmp"), &self.layers.join(format!("{}.json", chain.hex())), &meta)?;
+                let meta = serde_json::to_vec(&LayerMeta {
+                    diff_id: u.diff_id.clone(),
+                    size: u.size,
+                })
+                .expect("serialize");
+                write_atomic(
+                    &self.layers.join(".tmp"),
+                    &self.layers.join(format!("{}.json", chain.hex())),
+                    &meta,
+                )?;
                 fs::rename(&tmp, self.layer_dir(&chain))?;
             }
             Ok((u.diff_id, u.compression))

@@ -104,7 +104,9 @@ pub fn decompress<'a, R: Read + 'a>(r: R) -> io::Result<(Compression, Box<dyn Re
     let (c, r) = sniff(r)?;
     let out: Box<dyn Read> = match c {
         Compression::None => Box::new(r),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(256 << 10, r))),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(256 << 10, r),
+        )),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
     };
     Ok((c, out))
@@ -122,7 +124,10 @@ impl<R: Read> Read for LimitReader<R> {
         let n = self.inner.read(buf)?;
         if n as u64 > self.left {
             self.hit.store(true, Ordering::Relaxed);
-            return Err(io::Error::other(format!("layer exceeds {} bytes", self.limit)));
+            return Err(io::Error::other(format!(
+                "layer exceeds {} bytes",
+                self.limit
+            )));
         }
         self.left -= n as u64;
         Ok(n)
@@ -130,7 +135,11 @@ impl<R: Read> Read for LimitReader<R> {
 }
 
 /// Unpack a (possibly compressed) layer stream into `dest`, an existing empty directory.
-pub fn unpack_layer<R: Read>(blob: R, dest: &Path, limits: &Limits) -> Result<Unpacked, UnpackError> {
+pub fn unpack_layer<R: Read>(
+    blob: R,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Unpacked, UnpackError> {
     let (compression, reader) = decompress(blob).map_err(UnpackError::Corrupt)?;
     let hit = Arc::new(AtomicBool::new(false));
     let limited = LimitReader {
@@ -140,10 +149,11 @@ pub fn unpack_layer<R: Read>(blob: R, dest: &Path, limits: &Limits) -> Result<Un
         hit: hit.clone(),
     };
     let hashing = HashingReader::new(limited);
-    let root = open_dir(libc::AT_FDCWD, dest.as_os_str(), false).map_err(|e| UnpackError::Write {
-        entry: dest.display().to_string(),
-        source: e.into(),
-    })?;
+    let root =
+        open_dir(libc::AT_FDCWD, dest.as_os_str(), false).map_err(|e| UnpackError::Write {
+            entry: dest.display().to_string(),
+            source: e.into(),
+        })?;
     let mut u = Unpacker {
         root,
         parent_cache: None,
@@ -156,7 +166,9 @@ pub fn unpack_layer<R: Read>(blob: R, dest: &Path, limits: &Limits) -> Result<Un
     let mut entries = 0u64;
     let too_large = |e: io::Error| {
         if hit.load(Ordering::Relaxed) {
-            UnpackError::TooLarge { limit: limits.max_bytes }
+            UnpackError::TooLarge {
+                limit: limits.max_bytes,
+            }
         } else {
             UnpackError::Corrupt(e)
         }
@@ -165,15 +177,21 @@ pub fn unpack_layer<R: Read>(blob: R, dest: &Path, limits: &Limits) -> Result<Un
         let mut entry = entry.map_err(too_large)?;
         entries += 1;
         if entries > limits.max_entries {
-            return Err(UnpackError::TooManyEntries { limit: limits.max_entries });
+            return Err(UnpackError::TooManyEntries {
+                limit: limits.max_entries,
+            });
         }
         match u.entry(&mut entry) {
             Ok(()) => {}
             Err(UnpackError::Write { entry, source }) if hit.load(Ordering::Relaxed) => {
                 let _ = (entry, source);
-                return Err(UnpackError::TooLarge { limit: limits.max_bytes });
+                return Err(UnpackError::TooLarge {
+                    limit: limits.max_bytes,
+                });
             }
-            Err(UnpackError::Write { entry, source }) if source.kind() == io::ErrorKind::UnexpectedEof => {
+            Err(UnpackError::Write { entry, source })
+                if source.kind() == io::ErrorKind::UnexpectedEof =>
+            {
                 let _ = entry;
                 return Err(UnpackError::Corrupt(source));
             }
@@ -213,7 +231,11 @@ fn open_dir(dirfd: RawFd, path: &OsStr, in_root: bool) -> nix::Result<OwnedFd> {
     } else {
         OpenHow::new().flags(flags)
     };
-    let path = if path.is_empty() { OsStr::new(".") } else { path };
+    let path = if path.is_empty() {
+        OsStr::new(".")
+    } else {
+        path
+    };
     let fd = openat2(dirfd, path, how)?;
     // SAFETY: openat2 returned a new, owned descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -269,13 +291,18 @@ impl Unpacker {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => {
                 // Create missing directories one by one, each resolved from the root.
-                let mut fd = open_dir(self.root.as_raw_fd(), OsStr::new(""), true).map_err(|e| Self::err(&key, e))?;
+                let mut fd = open_dir(self.root.as_raw_fd(), OsStr::new(""), true)
+                    .map_err(|e| Self::err(&key, e))?;
                 for i in 0..parts.len() {
                     let prefix = join(&parts[..=i]);
                     match open_dir(self.root.as_raw_fd(), OsStr::from_bytes(&prefix), true) {
                         Ok(next) => fd = next,
                         Err(Errno::ENOENT) => {
-                            match mkdirat(Some(fd.as_raw_fd()), OsStr::from_bytes(parts[i]), Mode::from_bits_truncate(0o755)) {
+                            match mkdirat(
+                                Some(fd.as_raw_fd()),
+                                OsStr::from_bytes(parts[i]),
+                                Mode::from_bits_truncate(0o755),
+                            ) {
                                 Ok(()) | Err(Errno::EEXIST) => {}
                                 Err(e) => return Err(Self::err(&prefix, e)),
                             }
@@ -296,7 +323,13 @@ impl Unpacker {
 
     /// Remove whatever is at `name` unless it is a directory and `keep_dir`. Returns whether a
     /// directory was kept.
-    fn clear(&mut self, parent: RawFd, name: &CString, keep_dir: bool, entry: &[u8]) -> Result<bool, UnpackError> {
+    fn clear(
+        &mut self,
+        parent: RawFd,
+        name: &CString,
+        keep_dir: bool,
+        entry: &[u8],
+    ) -> Result<bool, UnpackError> {
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid fd, NUL-terminated name, out-pointer to a zeroed stat.
         let r = unsafe { libc::fstatat(parent, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
@@ -316,7 +349,8 @@ impl Unpacker {
         self.stale = true;
         if is_dir {
             // std's remove_dir_all works with *at calls and never follows symlinks.
-            let p = PathBuf::from(format!("/proc/self/fd/{parent}")).join(OsStr::from_bytes(name.as_bytes()));
+            let p = PathBuf::from(format!("/proc/self/fd/{parent}"))
+                .join(OsStr::from_bytes(name.as_bytes()));
             std::fs::remove_dir_all(&p).map_err(|e| Self::err(entry, e))?;
         } else {
             // SAFETY: valid fd and name.
@@ -333,7 +367,10 @@ impl Unpacker {
         let kind = header.entry_type();
         if matches!(
             kind,
-            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName | tar::EntryType::GNULongLink
+            tar::EntryType::XGlobalHeader
+                | tar::EntryType::XHeader
+                | tar::EntryType::GNULongName
+                | tar::EntryType::GNULongLink
         ) {
             return Ok(());
         }
@@ -358,18 +395,24 @@ impl Unpacker {
         // Whiteouts.
         if base == OPAQUE {
             let fd = self.parent(dir_parts)?;
-            set_xattr(fd, None, "trusted.overlay.opaque", b"y").map_err(|e| Self::err(&raw_path, e))?;
+            set_xattr(fd, None, "trusted.overlay.opaque", b"y")
+                .map_err(|e| Self::err(&raw_path, e))?;
             return Ok(());
         }
         if let Some(hidden) = base.strip_prefix(WHITEOUT_PREFIX) {
-            if hidden.starts_with(WHITEOUT_PREFIX) || hidden.is_empty() || hidden == b"." || hidden == b".." {
+            if hidden.starts_with(WHITEOUT_PREFIX)
+                || hidden.is_empty()
+                || hidden == b"."
+                || hidden == b".."
+            {
                 // Other aufs metadata (`.wh..wh.plnk`, ...): not content.
                 return Ok(());
             }
             let fd = self.parent(dir_parts)?;
             let name = cstr(hidden);
             self.clear(fd, &name, false, &raw_path)?;
-            mknodat(Some(fd), name.as_c_str(), SFlag::S_IFCHR, Mode::empty(), 0).map_err(|e| Self::err(&raw_path, e))?;
+            mknodat(Some(fd), name.as_c_str(), SFlag::S_IFCHR, Mode::empty(), 0)
+                .map_err(|e| Self::err(&raw_path, e))?;
             return Ok(());
         }
 
@@ -379,10 +422,13 @@ impl Unpacker {
                 let fd = self.parent(dir_parts)?;
                 let kept = self.clear(fd, &name, true, &raw_path)?;
                 if !kept {
-                    mkdirat(Some(fd), name.as_c_str(), Mode::from_bits_truncate(0o700)).map_err(|e| Self::err(&raw_path, e))?;
+                    mkdirat(Some(fd), name.as_c_str(), Mode::from_bits_truncate(0o700))
+                        .map_err(|e| Self::err(&raw_path, e))?;
                 }
-                let dfd = open_dir(fd, OsStr::from_bytes(base), true).map_err(|e| Self::err(&raw_path, e))?;
-                chown_mode(dfd.as_raw_fd(), None, uid, gid, Some(mode)).map_err(|e| Self::err(&raw_path, e))?;
+                let dfd = open_dir(fd, OsStr::from_bytes(base), true)
+                    .map_err(|e| Self::err(&raw_path, e))?;
+                chown_mode(dfd.as_raw_fd(), None, uid, gid, Some(mode))
+                    .map_err(|e| Self::err(&raw_path, e))?;
                 self.xattrs(entry, dfd.as_raw_fd(), &raw_path)?;
                 self.dir_times.push((join(&parts), mtime));
                 // The cached parent may be this very path, replaced.
@@ -398,7 +444,11 @@ impl Unpacker {
                     libc::openat(
                         fd,
                         name.as_ptr(),
-                        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                        libc::O_WRONLY
+                            | libc::O_CREAT
+                            | libc::O_EXCL
+                            | libc::O_NOFOLLOW
+                            | libc::O_CLOEXEC,
                         0o600,
                     )
                 };
@@ -408,18 +458,25 @@ impl Unpacker {
                 // SAFETY: openat returned a new, owned descriptor.
                 let mut file = unsafe { File::from_raw_fd(ffd) };
                 loop {
-                    let n = entry.read(&mut self.buf).map_err(|e| Self::err(&raw_path, e))?;
+                    let n = entry
+                        .read(&mut self.buf)
+                        .map_err(|e| Self::err(&raw_path, e))?;
                     if n == 0 {
                         break;
                     }
-                    file.write_all(&self.buf[..n]).map_err(|e| Self::err(&raw_path, e))?;
+                    file.write_all(&self.buf[..n])
+                        .map_err(|e| Self::err(&raw_path, e))?;
                 }
-                chown_mode(file.as_raw_fd(), None, uid, gid, Some(mode)).map_err(|e| Self::err(&raw_path, e))?;
+                chown_mode(file.as_raw_fd(), None, uid, gid, Some(mode))
+                    .map_err(|e| Self::err(&raw_path, e))?;
                 self.xattrs(entry, file.as_raw_fd(), &raw_path)?;
                 set_times(file.as_raw_fd(), None, mtime).map_err(|e| Self::err(&raw_path, e))?;
             }
             tar::EntryType::Symlink => {
-                let target = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
+                let target = entry
+                    .link_name_bytes()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
                 let fd = self.parent(dir_parts)?;
                 self.clear(fd, &name, false, &raw_path)?;
                 nix::unistd::symlinkat(OsStr::from_bytes(&target), Some(fd), name.as_c_str())
@@ -430,7 +487,10 @@ impl Unpacker {
                 self.stale = true;
             }
             tar::EntryType::Link => {
-                let target = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
+                let target = entry
+                    .link_name_bytes()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
                 let tparts = clean(&target).ok_or_else(|| UnpackError::HardlinkEscape {
                     entry: String::from_utf8_lossy(&raw_path).into_owned(),
                     target: String::from_utf8_lossy(&target).into_owned(),
@@ -442,7 +502,8 @@ impl Unpacker {
                 let Some((&tbase, tdir)) = tparts.split_last() else {
                     return Err(missing());
                 };
-                let tfd = open_dir(self.root.as_raw_fd(), OsStr::from_bytes(&join(tdir)), true).map_err(|_| missing())?;
+                let tfd = open_dir(self.root.as_raw_fd(), OsStr::from_bytes(&join(tdir)), true)
+                    .map_err(|_| missing())?;
                 let fd = self.parent(dir_parts)?;
                 if join(&tparts) == join(&parts) {
                     return Ok(());
@@ -451,7 +512,9 @@ impl Unpacker {
                 let tname = cstr(tbase);
                 // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
                 // SAFETY: valid fds and names.
-                if unsafe { libc::linkat(tfd.as_raw_fd(), tname.as_ptr(), fd, name.as_ptr(), 0) } != 0 {
+                if unsafe { libc::linkat(tfd.as_raw_fd(), tname.as_ptr(), fd, name.as_ptr(), 0) }
+                    != 0
+                {
                     let e = io::Error::last_os_error();
                     return Err(if e.raw_os_error() == Some(libc::ENOENT) {
                         missing()
@@ -463,9 +526,16 @@ impl Unpacker {
             tar::EntryType::Fifo => {
                 let fd = self.parent(dir_parts)?;
                 self.clear(fd, &name, false, &raw_path)?;
-                mknodat(Some(fd), name.as_c_str(), SFlag::S_IFIFO, Mode::from_bits_truncate(mode), 0)
+                mknodat(
+                    Some(fd),
+                    name.as_c_str(),
+                    SFlag::S_IFIFO,
+                    Mode::from_bits_truncate(mode),
+                    0,
+                )
+                .map_err(|e| Self::err(&raw_path, e))?;
+                chown_mode(fd, Some(&name), uid, gid, Some(mode))
                     .map_err(|e| Self::err(&raw_path, e))?;
-                chown_mode(fd, Some(&name), uid, gid, Some(mode)).map_err(|e| Self::err(&raw_path, e))?;
             }
             tar::EntryType::Char | tar::EntryType::Block => {
                 tracing::debug!(entry = %String::from_utf8_lossy(&raw_path), "skipping device node in layer");
@@ -478,7 +548,12 @@ impl Unpacker {
         Ok(())
     }
 
-    fn xattrs<R: Read>(&self, entry: &mut tar::Entry<R>, fd: RawFd, raw_path: &[u8]) -> Result<(), UnpackError> {
+    fn xattrs<R: Read>(
+        &self,
+        entry: &mut tar::Entry<R>,
+        fd: RawFd,
+        raw_path: &[u8],
+    ) -> Result<(), UnpackError> {
         let Ok(Some(exts)) = entry.pax_extensions() else {
             return Ok(());
         };
@@ -508,7 +583,13 @@ impl Unpacker {
 }
 
 /// Set owner (never following a symlink), then mode (chown clears set-id bits).
-fn chown_mode(fd: RawFd, name: Option<&CString>, uid: u32, gid: u32, mode: Option<u32>) -> io::Result<()> {
+fn chown_mode(
+    fd: RawFd,
+    name: Option<&CString>,
+    uid: u32,
+    gid: u32,
+    mode: Option<u32>,
+) -> io::Result<()> {
     let empty = CString::default();
     let (n, flags) = match name {
         Some(n) => (n, libc::AT_SYMLINK_NOFOLLOW),
@@ -537,7 +618,9 @@ fn set_times(fd: RawFd, name: Option<&CString>, mtime: i64) -> io::Result<()> {
     let times = [*ts.as_ref(), *ts.as_ref()];
     let r = match name {
         // SAFETY: valid fd, NUL-terminated name and a two-element timespec array.
-        Some(n) => unsafe { libc::utimensat(fd, n.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) },
+        Some(n) => unsafe {
+            libc::utimensat(fd, n.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW)
+        },
         // SAFETY: valid fd and a two-element timespec array.
         None => unsafe { libc::futimens(fd, times.as_ptr()) },
     };

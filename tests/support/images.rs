@@ -57,12 +57,21 @@ pub fn tar_of(entries: &[E]) -> Vec<u8> {
                 b.append(&h, &[][..]).unwrap();
             }
             E::File(p, data, mode) => {
-                let mut h = raw_header(p.as_bytes(), tar::EntryType::Regular, data.len() as u64, *mode);
+                let mut h = raw_header(
+                    p.as_bytes(),
+                    tar::EntryType::Regular,
+                    data.len() as u64,
+                    *mode,
+                );
                 h.set_cksum();
                 b.append(&h, &data[..]).unwrap();
             }
             E::Symlink(p, t) | E::Hardlink(p, t) => {
-                let kind = if matches!(e, E::Symlink(..)) { tar::EntryType::Symlink } else { tar::EntryType::Link };
+                let kind = if matches!(e, E::Symlink(..)) {
+                    tar::EntryType::Symlink
+                } else {
+                    tar::EntryType::Link
+                };
                 let mut h = raw_header(p.as_bytes(), kind, 0, 0o777);
                 set_link(&mut h, t.as_bytes());
                 h.set_cksum();
@@ -95,12 +104,18 @@ pub fn busybox_rootfs(busybox: Vec<u8>) -> Vec<E> {
         E::Dir("bin/"),
         E::File("bin/busybox".into(), busybox, 0o755),
         E::Dir("etc/"),
-        file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"),
+        file(
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+        ),
         file("etc/group", b"root:x:0:\nnogroup:x:65534:\n"),
         E::Dir("root/"),
         E::Dir("tmp/"),
     ];
-    for applet in ["sh", "ls", "cat", "echo", "true", "false", "sleep", "env", "id", "test", "mkdir", "rm", "touch", "stat", "wget"] {
+    for applet in [
+        "sh", "ls", "cat", "echo", "true", "false", "sleep", "env", "id", "test", "mkdir", "rm",
+        "touch", "stat", "wget",
+    ] {
         v.push(E::Symlink(format!("bin/{applet}"), "busybox".into()));
     }
     v
@@ -142,7 +157,10 @@ impl Layout {
     pub fn new(dir: &Path) -> Layout {
         std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
         std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-        let mut l = Layout { dir: dir.to_path_buf(), index: Vec::new() };
+        let mut l = Layout {
+            dir: dir.to_path_buf(),
+            index: Vec::new(),
+        };
         l.flush();
         l
     }
@@ -154,7 +172,33 @@ impl Layout {
     }
 
     /// Write an image (layers as uncompressed tars with their compression) and return it.
-    pub fn image(&mut self, layers: &[(Vec<u8>, Comp)], arch: &str, variant: Option<&str>, cmd: &[&str]) -> Fixture {
+    pub fn image(
+        &mut self,
+        layers: &[(Vec<u8>, Comp)],
+        arch: &str,
+        variant: Option<&str>,
+        cmd: &[&str],
+    ) -> Fixture {
+        self.image_inner(layers, arch, variant, cmd, None)
+    }
+
+    /// An amd64 image whose config lists these diff_ids (whatever the layers really are).
+    pub fn image_with_diff_ids(
+        &mut self,
+        layers: &[(Vec<u8>, Comp)],
+        diff_ids: &[Digest],
+    ) -> Fixture {
+        self.image_inner(layers, "amd64", None, &["sh"], Some(diff_ids))
+    }
+
+    fn image_inner(
+        &mut self,
+        layers: &[(Vec<u8>, Comp)],
+        arch: &str,
+        variant: Option<&str>,
+        cmd: &[&str],
+        fake: Option<&[Digest]>,
+    ) -> Fixture {
         let mut descs = Vec::new();
         let mut diff_ids = Vec::new();
         let mut digests = Vec::new();
@@ -168,6 +212,9 @@ impl Layout {
             let d = self.blob(&bytes);
             digests.push(d.clone());
             descs.push(json!({"mediaType": mt, "digest": d.to_string(), "size": bytes.len()}));
+        }
+        if let Some(f) = fake {
+            diff_ids = f.to_vec();
         }
         let mut config = json!({
             "created": CREATED,
@@ -234,13 +281,22 @@ impl Layout {
 
     fn flush(&mut self) {
         let idx = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": self.index});
-        std::fs::write(self.dir.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
+        std::fs::write(
+            self.dir.join("index.json"),
+            serde_json::to_vec(&idx).unwrap(),
+        )
+        .unwrap();
     }
 }
 
 /// The single-layer busybox image (gzip).
 pub fn single(l: &mut Layout) -> Fixture {
-    let f = l.image(&[(tar_of(&busybox_rootfs(busybox_binary())), Comp::Gzip)], "amd64", None, &["sh"]);
+    let f = l.image(
+        &[(tar_of(&busybox_rootfs(busybox_binary())), Comp::Gzip)],
+        "amd64",
+        None,
+        &["sh"],
+    );
     l.tag(&f, "single");
     f
 }
@@ -264,7 +320,16 @@ pub fn multi(l: &mut Layout) -> Fixture {
         file("opq/.wh..wh..opq", b""),
         file("opq/z", b"z\n"),
     ]);
-    let f = l.image(&[(base, Comp::Gzip), (data, Comp::Zstd), (deletes, Comp::None)], "amd64", None, &["sh"]);
+    let f = l.image(
+        &[
+            (base, Comp::Gzip),
+            (data, Comp::Zstd),
+            (deletes, Comp::None),
+        ],
+        "amd64",
+        None,
+        &["sh"],
+    );
     l.tag(&f, "multi");
     f
 }
@@ -279,7 +344,13 @@ pub fn arm64_busybox() -> Vec<u8> {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("rootfs");
     let status = Command::new("mmdebstrap")
-        .args(["--quiet", "--variant=extract", "--architectures=arm64", "--include=busybox-static", "bookworm"])
+        .args([
+            "--quiet",
+            "--variant=extract",
+            "--architectures=arm64",
+            "--include=busybox-static",
+            "bookworm",
+        ])
         .arg(&out)
         .status()
         .expect("mmdebstrap");
@@ -293,8 +364,21 @@ pub fn arm64_busybox() -> Vec<u8> {
 
 /// An index of the amd64 busybox and an arm64 busybox (real foreign binary).
 pub fn multi_arch(l: &mut Layout) -> (Digest, Fixture, Fixture) {
-    let amd = l.image(&[(tar_of(&busybox_rootfs(busybox_binary())), Comp::Gzip)], "amd64", None, &["sh"]);
-    let arm = l.image(&[(tar_of(&busybox_rootfs(arm64_busybox())), Comp::Gzip)], "arm64", Some("v8"), &["sh"]);
-    let idx = l.index(&[(&amd, "amd64", None), (&arm, "arm64", Some("v8"))], "multiarch");
+    let amd = l.image(
+        &[(tar_of(&busybox_rootfs(busybox_binary())), Comp::Gzip)],
+        "amd64",
+        None,
+        &["sh"],
+    );
+    let arm = l.image(
+        &[(tar_of(&busybox_rootfs(arm64_busybox())), Comp::Gzip)],
+        "arm64",
+        Some("v8"),
+        &["sh"],
+    );
+    let idx = l.index(
+        &[(&amd, "amd64", None), (&arm, "arm64", Some("v8"))],
+        "multiarch",
+    );
     (idx, amd, arm)
 }

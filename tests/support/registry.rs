@@ -32,7 +32,11 @@ pub struct Registry {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Registry {
@@ -44,7 +48,10 @@ impl Registry {
         match auth {
             Auth::Anonymous => {}
             Auth::Basic => {
-                let out = Command::new("htpasswd").args(["-Bbn", USER, PASSWORD]).output().unwrap();
+                let out = Command::new("htpasswd")
+                    .args(["-Bbn", USER, PASSWORD])
+                    .output()
+                    .unwrap();
                 assert!(out.status.success());
                 std::fs::write(dir.path().join("htpasswd"), &out.stdout).unwrap();
                 auth_yaml = format!(
@@ -77,10 +84,19 @@ impl Registry {
             .stderr(log)
             .spawn()
             .expect("docker-registry (apt install docker-registry)");
-        let reg = Registry { child, port, dir, token };
+        let reg = Registry {
+            child,
+            port,
+            dir,
+            token,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "registry did not start: {}", reg.log());
+            assert!(
+                Instant::now() < deadline,
+                "registry did not start: {}",
+                reg.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         reg
@@ -99,7 +115,13 @@ impl Registry {
     /// client), keeping its digests.
     pub fn skopeo_push(&self, layout: &Path, tag: &str, dest: &str) {
         let mut cmd = Command::new("skopeo");
-        cmd.args(["copy", "--quiet", "--all", "--preserve-digests", "--dest-tls-verify=false"]);
+        cmd.args([
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+        ]);
         if self.token.is_some() || self.dir.path().join("htpasswd").exists() {
             cmd.arg(format!("--dest-creds={USER}:{PASSWORD}"));
         }
@@ -108,13 +130,23 @@ impl Registry {
             .arg(format!("docker://{}/{dest}", self.host()))
             .output()
             .unwrap();
-        assert!(out.status.success(), "skopeo copy failed: {}\n{}", String::from_utf8_lossy(&out.stderr), self.log());
+        assert!(
+            out.status.success(),
+            "skopeo copy failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
     }
 
     /// skopeo copy from this registry into an OCI layout directory.
     pub fn skopeo_pull(&self, src: &str, layout: &Path, tag: &str) {
         let mut cmd = Command::new("skopeo");
-        cmd.args(["copy", "--quiet", "--preserve-digests", "--src-tls-verify=false"]);
+        cmd.args([
+            "copy",
+            "--quiet",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+        ]);
         if self.token.is_some() || self.dir.path().join("htpasswd").exists() {
             cmd.arg(format!("--src-creds={USER}:{PASSWORD}"));
         }
@@ -123,7 +155,11 @@ impl Registry {
             .arg(format!("oci:{}:{tag}", layout.display()))
             .output()
             .unwrap();
-        assert!(out.status.success(), "skopeo copy failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "skopeo copy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -148,7 +184,19 @@ impl TokenServer {
         let key_pem = dir.join("token.key");
         let crt = dir.join("token.crt");
         let ok = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=rcompose-test-token"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=rcompose-test-token",
+            ])
             .arg("-keyout")
             .arg(&key_pem)
             .arg("-out")
@@ -157,9 +205,17 @@ impl TokenServer {
             .status()
             .unwrap();
         assert!(ok.success());
-        let der = Command::new("openssl").args(["pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in"]).arg(&key_pem).output().unwrap();
+        let der = Command::new("openssl")
+            .args(["pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in"])
+            .arg(&key_pem)
+            .output()
+            .unwrap();
         assert!(der.status.success());
-        let crt_der = Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(&crt).output().unwrap();
+        let crt_der = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&crt)
+            .output()
+            .unwrap();
         assert!(crt_der.status.success());
         let pkcs8 = der.stdout;
         let x5c = base64::engine::general_purpose::STANDARD.encode(&crt_der.stdout);
@@ -177,7 +233,11 @@ impl TokenServer {
                 }
             }
         });
-        TokenServer { port, stop, thread: Some(thread) }
+        TokenServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -197,7 +257,7 @@ fn url_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' if i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 => {
+            b'%' if i + 2 < b.len() => {
                 out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
                 i += 3;
             }
@@ -226,15 +286,23 @@ fn serve_token(mut c: TcpStream, pkcs8: &[u8], x5c: &str) -> std::io::Result<()>
         if r.read_line(&mut h)? == 0 || h == "\r\n" {
             break;
         }
-        if let Some(v) = h.strip_prefix("Authorization: ").or_else(|| h.strip_prefix("authorization: ")) {
-            let want = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+        if let Some(v) = h
+            .strip_prefix("Authorization: ")
+            .or_else(|| h.strip_prefix("authorization: "))
+        {
+            let want =
+                base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
             authorized = v.trim() == format!("Basic {want}");
         }
     }
     let _ = r.read(&mut [0u8; 0]);
     if !authorized {
         let body = r#"{"details":"invalid username or password"}"#;
-        write!(c, "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+        write!(
+            c,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
         return Ok(());
     }
     let query = target.split_once('?').map(|x| x.1).unwrap_or("");
@@ -248,7 +316,10 @@ fn serve_token(mut c: TcpStream, pkcs8: &[u8], x5c: &str) -> std::io::Result<()>
             }
         }
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "x5c": [x5c]});
     let claims = serde_json::json!({
@@ -256,13 +327,26 @@ fn serve_token(mut c: TcpStream, pkcs8: &[u8], x5c: &str) -> std::io::Result<()>
         "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{}", access.len()),
         "access": access,
     });
-    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let signing_input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
     let rng = ring::rand::SystemRandom::new();
-    let key = ring::signature::EcdsaKeyPair::from_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng).unwrap();
+    let key = ring::signature::EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        pkcs8,
+        &rng,
+    )
+    .unwrap();
     let sig = key.sign(&rng, signing_input.as_bytes()).unwrap();
     let jwt = format!("{signing_input}.{}", b64(sig.as_ref()));
     let body = serde_json::json!({"token": jwt, "expires_in": 300}).to_string();
-    write!(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    write!(
+        c,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
     Ok(())
 }
 
