@@ -271,57 +271,68 @@ pub fn run(global: &GlobalArgs, args: ImageArgs) -> Result<i32, CliError> {
     }
 }
 
-/// Docker's sizes: decimal units, 3 significant digits (`4.26MB`).
+/// Docker's sizes: decimal units, 3 significant digits (`4.26MB`), like go-units
+/// `HumanSizeWithPrecision(size, 3)`.
 pub fn human_size(n: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
+    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
     let mut v = n as f64;
     let mut i = 0;
     while v >= 1000.0 && i < units.len() - 1 {
         v /= 1000.0;
         i += 1;
     }
-    let s = format!("{v:.3}");
-    let s = if v >= 100.0 {
-        format!("{v:.0}")
+    // %.3g: three significant digits, trailing zeros dropped.
+    let digits = if v >= 100.0 {
+        0
     } else if v >= 10.0 {
-        format!("{v:.1}")
+        1
     } else {
-        s[..4.min(s.len())].to_string()
+        2
     };
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
+    let mut s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
     format!("{s}{}", units[i])
 }
 
-/// `2 days ago`, as Docker's `CreatedSince`.
+/// `2 days ago`, as Docker's `CreatedSince` (go-units `HumanDuration`).
 pub fn since(created: Option<&str>) -> String {
     let Some(t) = created.and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()) else {
         return "N/A".into();
     };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+    let s = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
         .num_seconds()
         .max(0);
-    let (n, unit) = match secs {
-        s if s < 60 => {
-            return "Less than a second ago".replace("Less than a second", &format!("{s} seconds"));
-        }
-        s if s < 3600 => (s / 60, "minute"),
-        s if s < 86_400 => (s / 3600, "hour"),
-        s if s < 14 * 86_400 => (s / 86_400, "day"),
-        s if s < 60 * 86_400 => (s / (7 * 86_400), "week"),
-        s if s < 365 * 86_400 => (s / (30 * 86_400), "month"),
-        s => (s / (365 * 86_400), "year"),
+    let h = s / 3600;
+    let d = match s {
+        s if s < 1 => "Less than a second".to_string(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s / 60 == 1 => "About a minute".into(),
+        s if s / 60 < 60 => format!("{} minutes", s / 60),
+        _ if h == 1 => "About an hour".into(),
+        _ if h < 48 => format!("{h} hours"),
+        _ if h < 24 * 7 * 2 => format!("{} days", h / 24),
+        _ if h < 24 * 30 * 2 => format!("{} weeks", h / 24 / 7),
+        _ if h < 24 * 365 * 2 => format!("{} months", h / 24 / 30),
+        _ => format!("{} years", h / 24 / 365),
     };
-    if n == 1 {
-        format!(
-            "{} {unit} ago",
-            if unit == "hour" { "About an" } else { "1" }
-        )
-    } else {
-        format!("{n} {unit}s ago")
+    format!("{d} ago")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_print_like_docker() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(4_261_281), "4.26MB");
+        assert_eq!(human_size(12_500_000), "12.5MB");
+        assert_eq!(human_size(123_400_000), "123MB");
+        assert_eq!(human_size(4_000_000), "4MB");
     }
 }
 
