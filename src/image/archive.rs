@@ -7,7 +7,6 @@
 //! `load` reads that, the legacy layout (`manifest.json` + `<id>/layer.tar`), and plain
 //! oci-archives (skopeo, buildah).
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -345,8 +344,9 @@ pub fn import(
     message: Option<&str>,
     changes: impl FnOnce(&mut ImageConfiguration),
 ) -> Result<Image, Error> {
-    let (blob, size) = store.write_blob_from(io::BufReader::new(input), None)?;
+    // The builder holds the content guard, so GC cannot take the blob before it is named.
     let mut b = ImageBuilder::new(store, None)?;
+    let (blob, size) = store.write_blob_from(io::BufReader::new(input), None)?;
     b.add_layer_blob(&blob, size, None)?;
     let cfg = b.config_mut();
     cfg.history.push(spec::History {
@@ -355,6 +355,5 @@ pub fn import(
         ..Default::default()
     });
     changes(cfg);
-    let _ = BTreeMap::<(), ()>::new();
     b.commit(tag)
 }
