@@ -229,3 +229,87 @@ fn pull_from_a_closed_port_says_the_registry_cannot_be_reached() {
     );
     assert!(err.contains("hint:"), "{err}");
 }
+
+#[test]
+fn a_pull_killed_midway_leaves_nothing_that_looks_complete() {
+    let reg = Registry::start(Auth::Anonymous);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut l = Layout::new(&tmp.path().join("layout"));
+    // 48 MiB of incompressible data: the pull takes long enough to be killed in the middle.
+    let mut seed = 7u64;
+    let big: Vec<u8> = (0..48 << 20)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect();
+    let tar = images::tar_of(&[images::E::File("big".into(), big, 0o644)]);
+    let f = l.image(&[(tar, images::Comp::Gzip)], "amd64", None, &["sh"]);
+    l.tag(&f, "big");
+    reg.skopeo_push(&l.dir, "big", "big:1");
+    let root = TempRoot::new();
+    let home = tmp.path();
+    let name = format!("{}/big:1", reg.host());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rcompose"))
+        .args(["image", "pull", "-q", &name])
+        .env("RCOMPOSE_ROOT", root.paths.root.as_os_str())
+        .env("RCOMPOSE_RUN", root.paths.run.as_os_str())
+        .env("DOCKER_CONFIG", home.join(".docker"))
+        .env("RCOMPOSE_CONFIG", home.join("none.toml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tmp_layers = root.paths.layers().join(".tmp");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut killed_midway = false;
+    while std::time::Instant::now() < deadline {
+        if std::fs::read_dir(&tmp_layers)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+        {
+            child.kill().unwrap();
+            killed_midway = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(killed_midway, "the pull finished before it could be killed");
+    // Nothing named, no layer in place, no blob that failed verification.
+    assert_eq!(stdout(rc(&root, home).args(["image", "ls", "-q"])), "");
+    let layers: Vec<_> = std::fs::read_dir(root.paths.layers())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert!(layers.is_empty(), "{layers:?}");
+    assert!(
+        !root
+            .paths
+            .images()
+            .join("blobs/sha256")
+            .join(f.layers[0].hex())
+            .exists()
+    );
+    // The next pull repairs everything; prune's GC removes the debris.
+    stdout(rc(&root, home).args(["image", "pull", "-q", &name]));
+    assert_eq!(
+        stdout(rc(&root, home).args(["image", "ls", "-q"])),
+        format!("{}\n", f.config.short())
+    );
+    stdout(rc(&root, home).args(["image", "prune", "--force"]));
+    assert_eq!(std::fs::read_dir(&tmp_layers).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(root.paths.images().join("tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
