@@ -235,3 +235,26 @@ fn diff_id_is_the_sha256_of_the_uncompressed_stream() {
     assert_eq!(u.diff_id, rcompose::image::Digest::of(&tar));
     assert_eq!(u.size, tar.len() as u64);
 }
+
+#[test]
+fn truncated_or_corrupt_compressed_layers_are_errors() {
+    use rcompose::image::unpack::unpack_layer_threaded;
+    let tar = tar_of(&[file("a", &vec![b'x'; 3 << 20]), file("b", b"y")]);
+    let gz = gzip(&tar);
+    let zst = support::images::zstd(&tar);
+    for blob in [&gz[..gz.len() / 2], &zst[..zst.len() / 2]] {
+        let s = Sandbox::new();
+        assert!(unpack_layer(blob, &s.layer(), &Limits::default()).is_err());
+        let s = Sandbox::new();
+        assert!(unpack_layer_threaded(blob, &s.layer(), &Limits::default()).is_err());
+    }
+    let mut bad = gz.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    let s = Sandbox::new();
+    assert!(unpack_layer_threaded(&bad[..], &s.layer(), &Limits::default()).is_err());
+    // Intact, both agree on the diff_id.
+    let s = Sandbox::new();
+    let a = unpack_layer_threaded(&zst[..], &s.layer(), &Limits::default()).unwrap();
+    assert_eq!(a.diff_id, rcompose::image::Digest::of(&tar));
+}

@@ -5,7 +5,7 @@
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{Duration, SystemTime};
 
 use super::Error;
@@ -451,12 +451,8 @@ fn download_and_unpack(
             writer.commit(Some(&layer.digest))?;
             Ok(())
         });
-        let mut reader = ChannelReader {
-            rx,
-            cur: Vec::new(),
-            pos: 0,
-        };
-        let unpacked = unpack::unpack_layer(&mut reader, dir, &limits);
+        let mut reader = unpack::ChannelReader::new(rx);
+        let unpacked = unpack::unpack_layer_threaded(&mut reader, dir, &limits);
         if unpacked.is_ok() {
             // Let the download finish (bytes after the compressed stream still count).
             let _ = io::copy(&mut reader, &mut io::sink());
@@ -472,30 +468,6 @@ fn download_and_unpack(
             source,
         })
     })
-}
-
-struct ChannelReader {
-    rx: Receiver<Vec<u8>>,
-    cur: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.cur.len() {
-            match self.rx.recv() {
-                Ok(v) => {
-                    self.cur = v;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -329,12 +329,11 @@ impl Store {
         let limits = self.limits;
         self.ensure_layer(chain, diff_id, |dir| {
             let f = fs::File::open(&path)?;
-            unpack::unpack_layer(io::BufReader::with_capacity(256 << 10, f), dir, &limits).map_err(
-                |source| Error::Unpack {
+            unpack::unpack_layer_threaded(io::BufReader::with_capacity(256 << 10, f), dir, &limits)
+                .map_err(|source| Error::Unpack {
                     layer: blob.clone(),
                     source,
-                },
-            )
+                })
         })
     }
 
@@ -592,7 +591,11 @@ impl Store {
                 out.push(Removed::Untagged(r.familiar()));
                 return Ok(());
             }
-            if by_name.is_none() && tags.len() > 1 && !force {
+            let repos: HashSet<String> = tags
+                .iter()
+                .filter_map(|t| Reference::parse(t).ok().map(|r| r.name()))
+                .collect();
+            if by_name.is_none() && repos.len() > 1 && !force {
                 return Err(Error::Conflict(format!(
                     "unable to delete {} (must be forced) - image is referenced in multiple repositories",
                     image.short_id()

@@ -141,6 +141,104 @@ pub fn unpack_layer<R: Read>(
     limits: &Limits,
 ) -> Result<Unpacked, UnpackError> {
     let (compression, reader) = decompress(blob).map_err(UnpackError::Corrupt)?;
+    unpack_tar(reader, compression, dest, limits)
+}
+
+/// As [`unpack_layer`], but inflating on a second thread while this one writes files: the
+/// two halves take about the same time, so a pull is nearly twice as fast on two cores.
+pub fn unpack_layer_threaded<R: Read + Send>(
+    blob: R,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Unpacked, UnpackError> {
+    let (compression, raw) = sniff(blob).map_err(UnpackError::Corrupt)?;
+    if compression == Compression::None {
+        return unpack_tar(raw, compression, dest, limits);
+    }
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let inflater = s.spawn(move || -> io::Result<()> {
+            let mut dec: Box<dyn Read> = match compression {
+                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+                    io::BufReader::with_capacity(256 << 10, raw),
+                )),
+                _ => Box::new(zstd::stream::read::Decoder::new(raw)?),
+            };
+            loop {
+                let mut buf = vec![0u8; 1 << 20];
+                let mut n = 0;
+                while n < buf.len() {
+                    match dec.read(&mut buf[n..]) {
+                        Ok(0) => break,
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                if n == 0 {
+                    return Ok(());
+                }
+                buf.truncate(n);
+                if tx.send(buf).is_err() {
+                    // The unpacker stopped; its error is the one to report.
+                    return Ok(());
+                }
+            }
+        });
+        let mut reader = ChannelReader::new(rx);
+        let result = unpack_tar(&mut reader, compression, dest, limits);
+        drop(reader);
+        let inflated = inflater
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("inflate thread panicked")));
+        // A decompression error explains (and must not be hidden by) a short tar stream.
+        inflated.map_err(UnpackError::Corrupt)?;
+        result
+    })
+}
+
+/// A `Read` over chunks received from a channel; EOF when the sender is gone.
+pub(crate) struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    pub(crate) fn new(rx: std::sync::mpsc::Receiver<Vec<u8>>) -> Self {
+        ChannelReader {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(v) => {
+                    self.cur = v;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Unpack an already decompressed tar stream.
+fn unpack_tar<R: Read>(
+    reader: R,
+    compression: Compression,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Unpacked, UnpackError> {
     let hit = Arc::new(AtomicBool::new(false));
     let limited = LimitReader {
         inner: reader,
