@@ -546,7 +546,10 @@ impl PullProgress {
         if self.quiet {
             return;
         }
+        // Once the layer lines are final, later lines go below them.
+        let finished = self.bars.lock().expect("lock").iter().all(|(_, b)| b.is_finished());
         match &self.multi {
+            Some(_) if finished && !self.bars.lock().expect("lock").is_empty() => eprintln!("{s}"),
             Some(m) => {
                 let _ = m.println(s);
             }
@@ -609,6 +612,10 @@ impl PullProgress {
     pub fn finish(&self) {
         for (_, b) in self.bars.lock().expect("lock").iter() {
             b.finish();
+        }
+        // Freeze the last frame: nothing redraws (or duplicates) the layer lines after this.
+        if let Some(m) = &self.multi {
+            m.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
     }
 }
