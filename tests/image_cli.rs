@@ -313,3 +313,44 @@ fn a_pull_killed_midway_leaves_nothing_that_looks_complete() {
         0
     );
 }
+
+#[test]
+fn credential_helpers_from_config_json_are_used() {
+    let reg = Registry::start(Auth::Token);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut l = Layout::new(&tmp.path().join("layout"));
+    images::single(&mut l);
+    reg.skopeo_push(&l.dir, "single", "helped:1");
+    let root = TempRoot::new();
+    let home = tmp.path();
+    // A credential helper that knows only this registry, and logs what it was asked.
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-fake");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\necho \"$1 $server\" >> {log}\nif [ \"$server\" = \"{host}\" ]; then echo '{{\"ServerURL\":\"{host}\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}'; else echo 'credentials not found in native keychain'; exit 1; fi\n",
+            log = home.join("helper.log").display(),
+            host = reg.host()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(home.join(".docker")).unwrap();
+    std::fs::write(
+        home.join(".docker/config.json"),
+        r#"{"credsStore": "fake"}"#,
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    stdout(rc(&root, home).env("PATH", &path).args([
+        "image",
+        "pull",
+        "-q",
+        &format!("{}/helped:1", reg.host()),
+    ]));
+    let log = std::fs::read_to_string(home.join("helper.log")).unwrap();
+    assert!(log.contains(&format!("get {}", reg.host())), "{log}");
+}
