@@ -321,21 +321,6 @@ pub fn since(created: Option<&str>) -> String {
     format!("{d} ago")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_print_like_docker() {
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(999), "999B");
-        assert_eq!(human_size(4_261_281), "4.26MB");
-        assert_eq!(human_size(12_500_000), "12.5MB");
-        assert_eq!(human_size(123_400_000), "123MB");
-        assert_eq!(human_size(4_000_000), "4MB");
-    }
-}
-
 struct Row {
     repo: String,
     tag: String,
@@ -547,7 +532,12 @@ impl PullProgress {
             return;
         }
         // Once the layer lines are final, later lines go below them.
-        let finished = self.bars.lock().expect("lock").iter().all(|(_, b)| b.is_finished());
+        let finished = self
+            .bars
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|(_, b)| b.is_finished());
         match &self.multi {
             Some(_) if finished && !self.bars.lock().expect("lock").is_empty() => eprintln!("{s}"),
             Some(m) => {
@@ -1111,4 +1101,19 @@ pub fn logout(_global: &GlobalArgs, a: LogoutArgs) -> Result<i32, CliError> {
         println!("Not logged in to {key}");
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_print_like_docker() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(4_261_281), "4.26MB");
+        assert_eq!(human_size(12_500_000), "12.5MB");
+        assert_eq!(human_size(123_400_000), "123MB");
+        assert_eq!(human_size(4_000_000), "4MB");
+    }
 }
