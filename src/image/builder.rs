@@ -82,6 +82,20 @@ impl<'a> ImageBuilder<'a> {
         self.add_layer_blob(&blob, size, Some(created_by))
     }
 
+    /// Add a layer made from a directory of changes: an overlay upperdir (whiteouts and
+    /// opaque dirs become OCI whiteouts) or any directory. Stored gzip-compressed (fast
+    /// level), so a push sends it as is. Returns the layer's diff_id.
+    pub fn add_layer_dir(&mut self, dir: &Path, created_by: &str) -> Result<Digest, Error> {
+        let mut w = self.store.blob_writer()?;
+        {
+            let mut gz = flate2::write::GzEncoder::new(&mut w, flate2::Compression::fast());
+            super::diff::tar_upperdir(dir, &mut gz)?;
+            gz.finish()?;
+        }
+        let (blob, size) = w.commit(None)?;
+        self.add_layer_blob(&blob, size, Some(created_by))
+    }
+
     /// Add a layer whose blob is already in the store.
     pub fn add_layer_blob(
         &mut self,

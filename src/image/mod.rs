@@ -24,6 +24,7 @@ pub mod archive;
 pub mod builder;
 pub mod config;
 pub mod credentials;
+pub mod diff;
 pub mod digest;
 pub mod pull;
 pub mod push;
