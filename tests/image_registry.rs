@@ -628,3 +628,42 @@ fn docker_hub_names_are_pulled_through_a_configured_mirror() {
     );
     assert_eq!(store.resolve("bb:mirror").unwrap().unwrap().id, fx.config);
 }
+
+#[test]
+fn docker_v2s2_manifests_and_manifest_lists_pull() {
+    let reg = Registry::start(Auth::Anonymous);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut l = Layout::new(&tmp.path().join("layout"));
+    let (_, amd, _) = images::multi_arch(&mut l);
+    // skopeo converts the OCI index and manifests to Docker's v2s2 formats.
+    reg.skopeo_push_with(&l.dir, "multiarch", "v2s2:1", &["--format", "v2s2"]);
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/v2s2:1", reg.host())).unwrap();
+    let img = image::pull(
+        &store,
+        &client(),
+        &r,
+        &Platform::parse("linux/arm64").unwrap(),
+        &image::NoReporter,
+    )
+    .unwrap();
+    assert_eq!(
+        img.manifest_descriptor.media_type,
+        image::spec::DOCKER_MANIFEST
+    );
+    assert_eq!(img.config.architecture, "arm64");
+    let img = image::pull(
+        &store,
+        &client(),
+        &r,
+        &Platform::parse("linux/amd64").unwrap(),
+        &image::NoReporter,
+    )
+    .unwrap();
+    assert_eq!(
+        img.config.rootfs.diff_ids, amd.diff_ids,
+        "same layers whatever the manifest format"
+    );
+    assert!(img.layer_dirs()[0].join("bin/busybox").is_file());
+}

@@ -114,14 +114,14 @@ impl Registry {
     /// Copy an image from an OCI layout into this registry with skopeo (an independent
     /// client), keeping its digests.
     pub fn skopeo_push(&self, layout: &Path, tag: &str, dest: &str) {
+        self.skopeo_push_with(layout, tag, dest, &["--preserve-digests"]);
+    }
+
+    /// As `skopeo_push`, with extra `skopeo copy` options (`--format v2s2`).
+    pub fn skopeo_push_with(&self, layout: &Path, tag: &str, dest: &str, extra: &[&str]) {
         let mut cmd = Command::new("skopeo");
-        cmd.args([
-            "copy",
-            "--quiet",
-            "--all",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-        ]);
+        cmd.args(["copy", "--quiet", "--all", "--dest-tls-verify=false"])
+            .args(extra);
         if self.token.is_some() || self.dir.path().join("htpasswd").exists() {
             cmd.arg(format!("--dest-creds={USER}:{PASSWORD}"));
         }
