@@ -667,3 +667,20 @@ fn docker_v2s2_manifests_and_manifest_lists_pull() {
     );
     assert!(img.layer_dirs()[0].join("bin/busybox").is_file());
 }
+
+#[test]
+fn pull_over_tls_from_a_loopback_registry_with_a_self_signed_certificate() {
+    let reg = Registry::start_tls();
+    let fx = pushed(&reg, images::single, "single", "tls:1");
+    // The registry refuses plain HTTP, so a successful pull went over TLS (rustls + ring).
+    let plain = std::process::Command::new("python3")
+        .args(["-c", &format!("import urllib.request,sys\ntry:\n urllib.request.urlopen('http://{}/v2/')\nexcept urllib.error.HTTPError as e:\n sys.exit(0 if e.code == 400 else 1)\nsys.exit(1)", reg.host())])
+        .status()
+        .unwrap();
+    assert!(plain.success(), "the TLS registry should refuse plain HTTP");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/tls:1", reg.host())).unwrap();
+    let img = image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap();
+    assert_eq!(img.manifest_digest, fx.manifest);
+}

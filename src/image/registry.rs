@@ -16,6 +16,7 @@ use std::time::Duration;
 use base64::Engine;
 use ureq::Agent;
 use ureq::http::Response;
+use ureq::tls::TlsConfig;
 
 use super::config::Config;
 use super::credentials::{self, Credentials};
@@ -82,6 +83,8 @@ pub struct FetchedManifest {
 /// The registry client. Cheap to share between threads.
 pub struct Client {
     agent: Agent,
+    insecure_agent: Agent,
+    custom: Mutex<HashMap<String, Agent>>,
     pub config: Config,
     /// Credentials given explicitly (tests, `login`), before `config.json`.
     explicit: Mutex<HashMap<String, Credentials>>,
@@ -89,23 +92,104 @@ pub struct Client {
     schemes: Mutex<HashMap<String, String>>,
 }
 
+fn build_agent(tls: TlsConfig) -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(15)))
+        .timeout_recv_response(Some(Duration::from_secs(120)))
+        .user_agent(concat!("rcompose/", env!("CARGO_PKG_VERSION")))
+        .max_idle_connections_per_host(8)
+        .tls_config(tls)
+        .build()
+        .into()
+}
+
+/// Directories holding extra CA certificates for one registry, as Docker's
+/// `/etc/docker/certs.d/<host[:port]>/*.crt`; `RCOMPOSE_CERTS_D` replaces the default roots.
+fn certs_dirs(registry: &str) -> Vec<std::path::PathBuf> {
+    let roots: Vec<std::path::PathBuf> = match std::env::var_os("RCOMPOSE_CERTS_D") {
+        Some(d) => vec![d.into()],
+        None => vec!["/etc/rcompose/certs.d".into(), "/etc/docker/certs.d".into()],
+    };
+    roots
+        .into_iter()
+        .map(|r| r.join(registry))
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
+/// The system's CA bundle plus the `*.crt` files of `dirs`.
+fn roots_with(dirs: &[std::path::PathBuf]) -> Vec<ureq::tls::Certificate<'static>> {
+    let mut pems: Vec<Vec<u8>> = Vec::new();
+    for bundle in [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ] {
+        if let Ok(b) = std::fs::read(bundle) {
+            pems.push(b);
+            break;
+        }
+    }
+    for d in dirs {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                if e.path().extension().is_some_and(|x| x == "crt")
+                    && let Ok(b) = std::fs::read(e.path())
+                {
+                    pems.push(b);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for pem in &pems {
+        for item in ureq::tls::parse_pem(pem).flatten() {
+            if let ureq::tls::PemItem::Certificate(c) = item {
+                out.push(c.to_owned());
+            }
+        }
+    }
+    out
+}
+
 impl Client {
     pub fn new(config: Config) -> Client {
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(15)))
-            .timeout_recv_response(Some(Duration::from_secs(120)))
-            .user_agent(concat!("rcompose/", env!("CARGO_PKG_VERSION")))
-            .max_idle_connections_per_host(8)
-            .build()
-            .into();
         Client {
-            agent,
+            agent: build_agent(TlsConfig::default()),
+            // As Docker: an insecure registry's TLS certificate is not verified.
+            insecure_agent: build_agent(TlsConfig::builder().disable_verification(true).build()),
+            custom: Mutex::new(HashMap::new()),
             config,
             explicit: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The HTTP agent for a registry: unverified TLS for insecure registries, extra CAs from
+    /// `certs.d`, else the Mozilla roots.
+    fn agent_for(&self, registry: &str) -> Agent {
+        if self.config.is_insecure(registry) {
+            return self.insecure_agent.clone();
+        }
+        let mut custom = self.custom.lock().expect("lock");
+        if let Some(a) = custom.get(registry) {
+            return a.clone();
+        }
+        let dirs = certs_dirs(registry);
+        let agent = if dirs.is_empty() {
+            self.agent.clone()
+        } else {
+            let roots = roots_with(&dirs);
+            build_agent(
+                TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+                    .build(),
+            )
+        };
+        custom.insert(registry.to_string(), agent.clone());
+        agent
     }
 
     /// Use these credentials for `registry` instead of `config.json`.
@@ -170,7 +254,7 @@ impl Client {
         }
         let chosen = if self.config.is_insecure(&ep.registry) {
             let url = format!("{}/v2/", ep.base);
-            match self.agent.get(&url).call() {
+            match self.agent_for(&ep.registry).get(&url).call() {
                 Ok(_) => ep.base.clone(),
                 Err(e) if is_connect_refused(&e) => {
                     return Err(RegistryError::Unreachable {
@@ -208,7 +292,8 @@ impl Client {
             url: url.to_string(),
             source: e,
         };
-        let resp = build(&self.agent, cached.as_deref()).map_err(unreachable)?;
+        let agent = self.agent_for(&ep.registry);
+        let resp = build(&agent, cached.as_deref()).map_err(unreachable)?;
         if resp.status() != 401 {
             return Ok(resp);
         }
@@ -243,7 +328,7 @@ impl Client {
             });
         };
         self.tokens.lock().expect("lock").insert(key, auth.clone());
-        let resp = build(&self.agent, Some(&auth)).map_err(unreachable)?;
+        let resp = build(&agent, Some(&auth)).map_err(unreachable)?;
         if resp.status() == 401 || resp.status() == 403 {
             let hint = if self.credentials(&ep.registry).is_some() {
                 "check the credentials saved by `rcompose login`"

@@ -41,6 +41,15 @@ pub fn free_port() -> u16 {
 
 impl Registry {
     pub fn start(auth: Auth) -> Registry {
+        Self::start_inner(auth, false)
+    }
+
+    /// Anonymous, serving HTTPS only (a self-signed certificate for 127.0.0.1).
+    pub fn start_tls() -> Registry {
+        Self::start_inner(Auth::Anonymous, true)
+    }
+
+    fn start_inner(auth: Auth, tls: bool) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut auth_yaml = String::new();
@@ -69,8 +78,38 @@ impl Registry {
                 token = Some(t);
             }
         }
+        let mut tls_yaml = String::new();
+        if tls {
+            let ok = Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                ])
+                .arg("-keyout")
+                .arg(dir.path().join("tls.key"))
+                .arg("-out")
+                .arg(dir.path().join("tls.crt"))
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            tls_yaml = format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                dir.path().join("tls.crt").display(),
+                dir.path().join("tls.key").display()
+            );
+        }
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth_yaml}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{tls_yaml}{auth_yaml}",
             dir.path().join("data").display()
         );
         let cfg = dir.path().join("config.yml");
