@@ -102,15 +102,7 @@ fn pull_applies_whiteouts_and_opaque_dirs_as_overlay_sees_them() {
     let opaque = xattr(&dirs[2].join("opq"), "trusted.overlay.opaque");
     assert_eq!(opaque.as_deref(), Some(&b"y"[..]));
     // Mounted as overlay, the deletions are visible.
-    let mnt = tempfile::tempdir().unwrap();
-    let lower: Vec<String> = dirs.iter().rev().map(|d| d.display().to_string()).collect();
-    let opts = format!("lowerdir={}", lower.join(":"));
-    let st = std::process::Command::new("mount")
-        .args(["-t", "overlay", "overlay", "-o", &opts])
-        .arg(mnt.path())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let mnt = images::OverlayMount::new(&dirs);
     let listing = |p: &str| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(mnt.path().join(p))
             .unwrap()
@@ -122,9 +114,7 @@ fn pull_applies_whiteouts_and_opaque_dirs_as_overlay_sees_them() {
     let data = listing("data");
     let opq = listing("opq");
     let bb = std::fs::read(mnt.path().join("bin/busybox")).is_ok();
-    let _ = std::process::Command::new("umount")
-        .arg(mnt.path())
-        .status();
+    drop(mnt);
     assert_eq!(data, vec!["kept"]);
     assert_eq!(opq, vec!["z"]);
     assert!(bb);

@@ -11,26 +11,6 @@ use rcompose::image::{ImageBuilder, Reference, Store};
 use support::images;
 use support::registry::TempRoot;
 
-fn mount_overlay(lowers: &[std::path::PathBuf], at: &Path) -> bool {
-    let lower: Vec<String> = lowers
-        .iter()
-        .rev()
-        .map(|d| d.display().to_string())
-        .collect();
-    std::process::Command::new("mount")
-        .args([
-            "-t",
-            "overlay",
-            "overlay",
-            "-o",
-            &format!("lowerdir={}", lower.join(":")),
-        ])
-        .arg(at)
-        .status()
-        .unwrap()
-        .success()
-}
-
 fn ls(p: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(p)
         .unwrap()
@@ -112,16 +92,12 @@ fn builder_commits_an_upperdir_as_a_layer_that_overlay_reads_back() {
     );
     assert_eq!(app.config.history.len(), 3);
 
-    let mnt = tempfile::tempdir().unwrap();
-    assert!(mount_overlay(&app.layer_dirs(), mnt.path()));
+    let mnt = images::OverlayMount::new(&app.layer_dirs());
     let bin_has_ls = mnt.path().join("bin/ls").exists();
     let etc = ls(&mnt.path().join("etc"));
     let run = std::fs::read(mnt.path().join("app/run")).ok();
     let sh = mnt.path().join("bin/sh").exists();
-    std::process::Command::new("umount")
-        .arg(mnt.path())
-        .status()
-        .unwrap();
+    drop(mnt);
     assert!(!bin_has_ls);
     assert_eq!(etc, vec!["only"]);
     assert_eq!(run.as_deref(), Some(&b"#!/bin/sh\necho hi\n"[..]));

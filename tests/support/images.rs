@@ -382,3 +382,41 @@ pub fn multi_arch(l: &mut Layout) -> (Digest, Fixture, Fixture) {
     );
     (idx, amd, arm)
 }
+
+/// An overlay mount of layer dirs (bottom → top), unmounted on drop, pass or fail.
+pub struct OverlayMount {
+    pub dir: tempfile::TempDir,
+}
+
+impl OverlayMount {
+    pub fn new(layers: &[PathBuf]) -> OverlayMount {
+        let dir = tempfile::tempdir().unwrap();
+        let lower: Vec<String> = layers
+            .iter()
+            .rev()
+            .map(|d| d.display().to_string())
+            .collect();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                &format!("lowerdir={}", lower.join(":")),
+            ])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mount overlay");
+        OverlayMount { dir }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for OverlayMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
