@@ -166,3 +166,31 @@ fn tags_move_like_docker_and_old_images_become_dangling() {
     assert!(removed.contains(&rcompose::image::Removed::Deleted(one.id.clone())));
     assert!(!removed.contains(&rcompose::image::Removed::Deleted(two.id.clone())));
 }
+
+#[test]
+fn ensure_image_repairs_a_missing_layer_dir_from_its_blob() {
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().join("l.tar");
+    std::fs::write(
+        &t,
+        images::tar_of(&images::busybox_rootfs(images::busybox_binary())),
+    )
+    .unwrap();
+    let mut b = ImageBuilder::new(&store, None).unwrap();
+    b.add_layer_tar(&t, "x").unwrap();
+    let img = b
+        .commit(Some(&Reference::parse("repair:1").unwrap()))
+        .unwrap();
+    std::fs::remove_dir_all(&img.layer_dirs()[0]).unwrap();
+    let again = rcompose::image::ensure_image(
+        &store,
+        &Reference::parse("repair:1").unwrap(),
+        rcompose::image::PullPolicy::Never,
+        &rcompose::image::Platform::host(),
+        &rcompose::image::NoReporter,
+    )
+    .unwrap();
+    assert!(again.layer_dirs()[0].join("bin/busybox").is_file());
+}

@@ -100,7 +100,10 @@ pub fn ensure_image(
         }
     };
     match (need, local) {
-        (false, Some(img)) => Ok(img),
+        (false, Some(img)) => {
+            store.ensure_layers(&img)?;
+            Ok(img)
+        }
         _ => {
             let client = Client::new(Config::load()?);
             pull(store, &client, reference, platform, reporter)

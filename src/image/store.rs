@@ -318,6 +318,24 @@ impl Store {
         result.map(|()| true)
     }
 
+    /// Make sure every layer of `image` is unpacked (re-creating any that went missing from
+    /// their blobs), so `image.layer_dirs()` can be mounted.
+    pub fn ensure_layers(&self, image: &Image) -> Result<(), Error> {
+        for ((l, diff), chain) in image
+            .manifest
+            .layers
+            .iter()
+            .zip(&image.config.rootfs.diff_ids)
+            .zip(&image.chain_ids)
+        {
+            if !self.has_layer(chain) {
+                let _g = self.content_guard()?;
+                self.ensure_layer_from_blob(chain, diff, &l.digest)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Unpack a stored layer blob (no-op if its layer is there).
     pub fn ensure_layer_from_blob(
         &self,
