@@ -163,7 +163,7 @@ pub struct ImportArgs {
     /// File (or `-` for STDIN)
     #[arg(value_name = "FILE")]
     pub source: String,
-    /// REPOSITORY[:TAG]
+    /// `REPOSITORY[:TAG]`
     pub reference: Option<String>,
 }
 

@@ -4,21 +4,33 @@
 //! # Public API for other modules
 //!
 //! ```no_run
-//! use rcompose::image::{self, Store, Reference, PullPolicy, Platform, NoReporter};
+//! use rcompose::image::{self, NoReporter, Platform, PullPolicy, Reference, Store};
 //! # fn f(paths: &rcompose::paths::Paths) -> Result<(), image::Error> {
 //! let store = Store::open(paths)?;
-//! let r = Reference::parse("busybox")?;                       // docker.io/library/busybox:latest
+//! let r = Reference::parse("busybox")?; // docker.io/library/busybox:latest
 //! let img = image::ensure_image(&store, &r, PullPolicy::Missing, &Platform::host(), &NoReporter)?;
-//! let lowers = img.layer_dirs();                              // bottom → top; reverse for lowerdir=
-//! let cmd = &img.config.config.cmd;                           // Env, Entrypoint, User, Healthcheck, …
-//! let same = store.resolve("busybox")?;                       // Option<Image>, by name or ID
+//! let lowers = img.layer_dirs(); // bottom → top; reverse for overlay's `lowerdir=`
+//! let cmd = &img.config.config.cmd; // Env, Entrypoint, User, WorkingDir, Healthcheck, …
+//! let same = store.resolve("busybox")?; // Option<Image>, by name, ID or ID prefix
 //! # Ok(()) }
 //! ```
 //!
-//! Creating images (the Dockerfile builder, `commit`): [`ImageBuilder`] starts from a base
-//! image (or scratch), adds layer tars, edits the config and commits under a name.
-//! Garbage collection: [`Store::prune`] / [`Store::remove`] take the set of image IDs that
-//! containers still use; [`Store::gc`] frees unreferenced blobs and layers.
+//! - [`Store::open`], [`Store::resolve`] / [`Store::get`], [`Store::list`], [`Store::tag`],
+//!   [`Store::remove`] and [`Store::prune`] (both take the IDs of images containers still use:
+//!   the engine's hook), [`Store::gc`], [`Store::ensure_layers`].
+//! - [`Image`]: `id` (config digest), `repo_tags`, `repo_digests`, `config`
+//!   ([`ImageConfiguration`], Docker's extensions included), `manifest`, `layer_dirs()`,
+//!   `size()`.
+//! - [`ensure_image`] (Compose's `pull_policy`, [`PullPolicy::parse`]), [`pull()`], [`push()`]
+//!   with a [`Client`] (`Client::new(Config::load()?)`), progress through [`Reporter`].
+//! - New images (Dockerfile builder, `commit`): [`ImageBuilder`] — from a base or scratch,
+//!   `add_layer_tar`, `add_layer_dir` (an overlay upperdir: whiteouts handled),
+//!   `config_mut`, `add_history`, `commit(Some(&reference))`.
+//! - Archives: [`archive::load`], [`archive::save`], [`archive::import`].
+//!
+//! Concurrency: every operation is safe across processes (see [`store`]). Do not call
+//! [`Store::gc`] (or `prune`/`remove`+`gc`) while holding an [`ImageBuilder`] in the same
+//! process: the builder holds the content lock GC waits for.
 
 pub mod archive;
 pub mod builder;
