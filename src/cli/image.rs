@@ -350,7 +350,9 @@ fn ls(global: &GlobalArgs, a: LsArgs) -> Result<i32, CliError> {
     if let Some(r) = &a.repository {
         reference.push(r.clone());
     }
-    let images = st.list().map_err(user_err)?;
+    let mut images = st.list().map_err(user_err)?;
+    // As Docker: newest first.
+    images.sort_by(|a, b| b.config.created.cmp(&a.config.created));
     let mut rows = Vec::new();
     for img in images {
         if let Some(d) = dangling
