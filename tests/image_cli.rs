@@ -97,6 +97,20 @@ fn image_commands_behave_like_docker_image() {
         inspect[0]["RootFS"]["Layers"][0],
         fx.diff_ids[0].to_string()
     );
+    assert_eq!(
+        stdout(rc(&root, home).args([
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}} {{index .Config.Labels \"org.rcompose.fixture\"}}",
+            &name
+        ])),
+        format!("{} 1\n", fx.config)
+    );
+    assert_eq!(
+        stdout(rc(&root, home).args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])),
+        format!("{name}\n")
+    );
     let hist = stdout(rc(&root, home).args(["image", "history", &name]));
     assert!(
         hist.starts_with("IMAGE") && hist.contains("fixture"),

@@ -115,6 +115,9 @@ pub struct PruneArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
+    /// Format output using a custom template (`json`, or a Go template such as `{{.Id}}`)
+    #[arg(long)]
+    pub format: Option<String>,
     #[arg(required = true)]
     pub images: Vec<String>,
 }
@@ -440,11 +443,15 @@ fn ls(global: &GlobalArgs, a: LsArgs) -> Result<i32, CliError> {
         return Ok(0);
     }
     if a.format != "table" {
-        return Err(UserError::new(format!(
-            "unsupported format `{}`: use `table` or `json`",
-            a.format
-        ))
-        .into());
+        for r in &rows {
+            let v = json!({
+                "ID": id_of(&r.img), "Repository": r.repo, "Tag": r.tag, "Digest": r.digest,
+                "CreatedSince": since(r.img.config.created.as_deref()), "CreatedAt": r.img.config.created,
+                "Size": human_size(r.img.size()),
+            });
+            writeln!(out, "{}", render_template(&a.format, &v)?)?;
+        }
+        return Ok(0);
     }
     let mut table: Vec<Vec<String>> = vec![];
     let mut head = vec!["REPOSITORY", "TAG"];
@@ -809,7 +816,14 @@ fn inspect(global: &GlobalArgs, a: InspectArgs) -> Result<i32, CliError> {
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    match a.format.as_deref() {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(&out).expect("json")),
+        Some(tpl) => {
+            for v in &out {
+                println!("{}", render_template(tpl, v)?);
+            }
+        }
+    }
     Ok(code)
 }
 
@@ -1117,5 +1131,124 @@ mod tests {
         assert_eq!(human_size(12_500_000), "12.5MB");
         assert_eq!(human_size(123_400_000), "123MB");
         assert_eq!(human_size(4_000_000), "4MB");
+    }
+}
+
+/// A small subset of Go templates, enough for the `--format` strings people script with:
+/// `{{.Id}}`, `{{.Config.Env}}`, `{{json .Config}}`, `{{index .Config.Labels "k"}}`,
+/// `{{join .RepoTags ","}}`, literal text around them.
+pub fn render_template(tpl: &str, v: &serde_json::Value) -> Result<String, UserError> {
+    let mut out = String::new();
+    let mut rest = tpl;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or_else(|| {
+            UserError::new(format!(
+                "template parsing error: unclosed action in `{tpl}`"
+            ))
+        })?;
+        let action = after[..end]
+            .trim()
+            .trim_start_matches('-')
+            .trim_end_matches('-')
+            .trim();
+        out.push_str(&eval_action(action, v, tpl)?);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out.replace("\\n", "\n").replace("\\t", "\t"))
+}
+
+fn lookup<'a>(path: &str, v: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+    if path == "." {
+        return Some(v);
+    }
+    let mut cur = v;
+    for part in path.trim_start_matches('.').split('.') {
+        cur = cur.get(part)?;
+    }
+    Some(cur)
+}
+
+fn go_fmt(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "<no value>".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => {
+            format!("[{}]", a.iter().map(go_fmt).collect::<Vec<_>>().join(" "))
+        }
+        serde_json::Value::Object(m) => {
+            let mut items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", go_fmt(v)))
+                .collect();
+            items.sort();
+            format!("map[{}]", items.join(" "))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn eval_action(action: &str, v: &serde_json::Value, tpl: &str) -> Result<String, UserError> {
+    let words = shell_words::split(action)
+        .map_err(|_| UserError::new(format!("template parsing error in `{tpl}`")))?;
+    let bad = || {
+        UserError::new(format!(
+            "template: unsupported action `{{{{{action}}}}}` in `{tpl}`"
+        ))
+    };
+    let arg = |i: usize| -> Result<&serde_json::Value, UserError> {
+        let p = words.get(i).ok_or_else(bad)?;
+        if !p.starts_with('.') {
+            return Err(bad());
+        }
+        Ok(lookup(p, v).unwrap_or(&serde_json::Value::Null))
+    };
+    match words.first().map(String::as_str) {
+        Some(p) if p.starts_with('.') && words.len() == 1 => {
+            Ok(go_fmt(lookup(p, v).unwrap_or(&serde_json::Value::Null)))
+        }
+        Some("json") if words.len() == 2 => Ok(serde_json::to_string(arg(1)?).unwrap_or_default()),
+        Some("index") if words.len() == 3 => Ok(go_fmt(
+            arg(1)?.get(&words[2]).unwrap_or(&serde_json::Value::Null),
+        )),
+        Some("join") if words.len() == 3 => Ok(arg(1)?
+            .as_array()
+            .map(|a| a.iter().map(go_fmt).collect::<Vec<_>>().join(&words[2]))
+            .unwrap_or_default()),
+        Some("upper") if words.len() == 2 => Ok(go_fmt(arg(1)?).to_uppercase()),
+        Some("lower") if words.len() == 2 => Ok(go_fmt(arg(1)?).to_lowercase()),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::render_template;
+
+    #[test]
+    fn go_template_subset_renders_like_docker() {
+        let v = serde_json::json!({"Id": "sha256:ab", "RepoTags": ["a:1", "b:2"], "Config": {"Labels": {"k": "v"}, "Env": ["A=1"], "Cmd": null}});
+        assert_eq!(render_template("{{.Id}}", &v).unwrap(), "sha256:ab");
+        assert_eq!(render_template("{{ .Config.Env }}", &v).unwrap(), "[A=1]");
+        assert_eq!(
+            render_template("{{json .Config.Labels}}", &v).unwrap(),
+            r#"{"k":"v"}"#
+        );
+        assert_eq!(
+            render_template(r#"{{index .Config.Labels "k"}}"#, &v).unwrap(),
+            "v"
+        );
+        assert_eq!(
+            render_template(r#"{{join .RepoTags ","}}"#, &v).unwrap(),
+            "a:1,b:2"
+        );
+        assert_eq!(
+            render_template("id={{.Id}} cmd={{.Config.Cmd}}", &v).unwrap(),
+            "id=sha256:ab cmd=<no value>"
+        );
+        assert!(render_template("{{range .RepoTags}}", &v).is_err());
+        assert!(render_template("{{.Id", &v).is_err());
     }
 }
