@@ -5,7 +5,9 @@
 //! Follows moby/buildkit's `frontend/dockerfile` (parser, instructions, shell lexer,
 //! dockerfile2llb) and moby/patternmatcher for `.dockerignore`.
 
+pub mod dockerignore;
 pub mod gofmt;
+pub mod gomatch;
 pub mod instructions;
 pub mod parser;
 pub mod shell;
