@@ -5,10 +5,13 @@
 //! Follows moby/buildkit's `frontend/dockerfile` (parser, instructions, shell lexer,
 //! dockerfile2llb) and moby/patternmatcher for `.dockerignore`.
 
+pub mod config;
+pub mod context;
 pub mod dockerignore;
 pub mod gofmt;
 pub mod gomatch;
 pub mod instructions;
 pub mod parser;
+pub mod plan;
 pub mod shell;
 pub mod suggest;

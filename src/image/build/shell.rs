@@ -407,6 +407,8 @@ impl ShellWord<'_> {
                     Ok(re.replace(&value, regex::NoExpand(&repl)).into_owned())
                 }
             }
+            // BuildKit reports `unsupported modifier (\ufffd)` at the end of input.
+            None => Err("syntax error: missing '}'".into()),
             _ => Err(format!("unsupported modifier ({chs}) in substitution")),
         }
     }
