@@ -7,10 +7,12 @@
 
 pub mod config;
 pub mod context;
+pub mod copy;
 pub mod dockerignore;
 pub mod gofmt;
 pub mod gomatch;
 pub mod instructions;
+pub mod layer;
 pub mod parser;
 pub mod plan;
 pub mod shell;
