@@ -50,3 +50,70 @@ impl ImageResolver for FakeResolver {
         Ok(ResolvedImage { digest: format!("sha256:fake-{reference}"), reference, config })
     }
 }
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rcompose::image::build::exec::{ExecError, Executor, LayerRef, RunRequest};
+use rcompose::image::build::plan::RunOp;
+
+/// Records RUN requests instead of running containers: each RUN writes `ran.txt` (its
+/// arguments) into its upper directory, `exit N` in the command fails with code N. Layers
+/// are kept in a temporary directory.
+pub struct FakeExecutor {
+    pub dir: tempfile::TempDir,
+    pub runs: Mutex<Vec<RunOp>>,
+    pub commits: Mutex<usize>,
+}
+
+impl FakeExecutor {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base");
+        std::fs::create_dir_all(base.join("etc")).unwrap();
+        std::fs::create_dir_all(base.join("bin")).unwrap();
+        std::fs::create_dir_all(base.join("run")).unwrap();
+        std::fs::create_dir_all(base.join("var")).unwrap();
+        std::os::unix::fs::symlink("/run", base.join("var/run")).unwrap();
+        std::fs::write(base.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n").unwrap();
+        std::fs::write(base.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
+        std::fs::write(base.join("bin/busybox"), "fake busybox").unwrap();
+        Self { dir, runs: Mutex::new(Vec::new()), commits: Mutex::new(0) }
+    }
+    pub fn run_count(&self) -> usize {
+        self.runs.lock().unwrap().len()
+    }
+}
+
+impl rcompose::image::build::plan::ImageResolver for FakeExecutor {
+    fn resolve(&self, reference: &str, platform: &rcompose::image::build::config::Platform) -> Result<rcompose::image::build::plan::ResolvedImage, String> {
+        FakeResolver.resolve(reference, platform)
+    }
+}
+
+impl Executor for FakeExecutor {
+    fn image_layers(&self, _image: &rcompose::image::build::plan::ResolvedImage) -> Result<Vec<LayerRef>, ExecError> {
+        Ok(vec![LayerRef { diff_id: format!("sha256:{}", "1".repeat(64)), dir: self.dir.path().join("base") }])
+    }
+    fn run(&self, req: &RunRequest, log: &mut dyn Write) -> Result<(), ExecError> {
+        let mut runs = self.runs.lock().unwrap();
+        let n = runs.len();
+        runs.push(req.op.clone());
+        let cmd = req.op.args.join(" ");
+        writeln!(log, "running {cmd}").unwrap();
+        if let Some(code) = cmd.split("exit ").nth(1).and_then(|c| c.trim().parse::<i32>().ok()).filter(|c| *c != 0) {
+            return Err(ExecError::ExitCode { command: cmd, code });
+        }
+        let _ = n;
+        std::fs::write(req.upper.join("ran.txt"), &cmd).unwrap();
+        Ok(())
+    }
+    fn commit_layer(&self, dir: &Path, _tar: &Path, diff_id: &str) -> Result<LayerRef, ExecError> {
+        let mut c = self.commits.lock().unwrap();
+        *c += 1;
+        let dst: PathBuf = self.dir.path().join(format!("layer-{c}"));
+        std::fs::rename(dir, &dst).unwrap();
+        Ok(LayerRef { diff_id: diff_id.to_string(), dir: dst })
+    }
+}

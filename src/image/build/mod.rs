@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod copy;
 pub mod dockerignore;
+pub mod exec;
 pub mod gofmt;
 pub mod gomatch;
 pub mod instructions;

@@ -1,0 +1,129 @@
+//! Executing plans through the Executor seam with a recording fake (no containers): layers,
+//! cache hits and misses, parallel stages, the final config. Needs root (overlay mounts for
+//! COPY and WORKDIR).
+
+mod support;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use rcompose::image::build::config::Platform;
+use rcompose::image::build::context::{BuildContext, ignore_patterns};
+use rcompose::image::build::exec::{BuildCache, ExecOptions, Silent, execute};
+use rcompose::image::build::plan::{BuildOptions, plan};
+use support::build::FakeExecutor;
+
+const DOCKERFILE: &str = r#"
+FROM busybox AS build
+WORKDIR /src
+COPY . .
+RUN make
+RUN exit 0
+
+FROM busybox AS docs
+RUN echo docs
+
+FROM busybox
+COPY --from=build /src/app.txt /app/
+COPY --from=docs /ran.txt /docs/
+USER app
+WORKDIR /home/app
+CMD ["/app/app.txt"]
+"#;
+
+struct Project {
+    ctx: tempfile::TempDir,
+    state: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Self {
+        let ctx = tempfile::tempdir().unwrap();
+        std::fs::write(ctx.path().join("app.txt"), "v1").unwrap();
+        std::fs::write(ctx.path().join("ignored.log"), "noise").unwrap();
+        std::fs::write(ctx.path().join(".dockerignore"), "*.log\n").unwrap();
+        Self { ctx, state: tempfile::tempdir().unwrap() }
+    }
+
+    fn build(&self, exec: &FakeExecutor, no_cache: bool) -> rcompose::image::build::exec::StageResult {
+        let opts = BuildOptions { platform: Some(Platform::parse("linux/amd64").unwrap()), ..Default::default() };
+        let p = plan(DOCKERFILE, &opts, exec).unwrap();
+        let patterns = ignore_patterns(self.ctx.path(), None).unwrap();
+        let bc = BuildContext::load(self.ctx.path(), &patterns).unwrap();
+        let cache = BuildCache::new(self.state.path().join("cache"));
+        let eo = ExecOptions { no_cache, now: Some(1_700_000_000) };
+        let mut r = execute(&p, &bc, exec, &cache, &self.state.path().join("work"), &eo, &Silent).unwrap();
+        r.remove(&p.target).unwrap()
+    }
+}
+
+fn layer_has(r: &rcompose::image::build::exec::StageResult, path: &str) -> bool {
+    r.layers.iter().any(|l| l.dir.join(path).exists())
+}
+
+#[test]
+fn build_runs_steps_then_reuses_them_from_cache() {
+    let exec = FakeExecutor::new();
+    let p = Project::new();
+    let first = p.build(&exec, false);
+    assert_eq!((first.executed, first.cached), (3, 0));
+    assert_eq!(exec.run_count(), 3);
+    assert!(layer_has(&first, "app/app.txt"));
+    let docs = first.layers.iter().map(|l| l.dir.join("docs/ran.txt")).find(|p| p.exists()).unwrap();
+    assert_eq!(std::fs::read_to_string(docs).unwrap(), "/bin/sh -c echo docs");
+    // Base layer + COPY, COPY, WORKDIR.
+    assert_eq!(first.image.rootfs.diff_ids.len(), 4);
+    assert!(first.image.history.iter().all(|h| h.created.is_some()));
+    assert_eq!(first.image.config.cmd.as_deref(), Some(&["/app/app.txt".to_string()][..]));
+    // WORKDIR after USER creates the directory owned by that user.
+    let home = first.layers.iter().map(|l| l.dir.join("home/app")).find(|p| p.exists()).unwrap();
+    assert_eq!(std::fs::metadata(home).unwrap().uid(), 1000);
+
+    let second = p.build(&exec, false);
+    assert_eq!((second.executed, second.cached), (0, 3));
+    assert_eq!(exec.run_count(), 3, "nothing re-ran");
+    assert_eq!(second.key, first.key);
+    assert_eq!(second.image.rootfs.diff_ids, first.image.rootfs.diff_ids);
+}
+
+#[test]
+fn changed_context_file_invalidates_copy_and_later_steps_only() {
+    let exec = FakeExecutor::new();
+    let p = Project::new();
+    let first = p.build(&exec, false);
+    // An ignored file does not count.
+    std::fs::write(p.ctx.path().join("ignored.log"), "more noise").unwrap();
+    let again = p.build(&exec, false);
+    assert_eq!(again.key, first.key);
+    assert_eq!(exec.run_count(), 3);
+    // A copied file does: COPY . . and both RUNs of `build` rerun, `docs` stays cached.
+    std::fs::write(p.ctx.path().join("app.txt"), "v2").unwrap();
+    let changed = p.build(&exec, false);
+    assert_ne!(changed.key, first.key);
+    assert_eq!(exec.run_count(), 5);
+    let app = changed.layers.iter().map(|l| l.dir.join("app/app.txt")).find(|p| p.exists()).unwrap();
+    assert_eq!(std::fs::read_to_string(app).unwrap(), "v2");
+}
+
+#[test]
+fn no_cache_executes_every_step() {
+    let exec = FakeExecutor::new();
+    let p = Project::new();
+    p.build(&exec, false);
+    let r = p.build(&exec, true);
+    assert_eq!((r.executed, r.cached), (3, 0));
+    assert_eq!(exec.run_count(), 6);
+}
+
+#[test]
+fn failing_run_reports_its_exit_code() {
+    let exec = FakeExecutor::new();
+    let ctx = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let p = plan("FROM busybox\nRUN exit 3\n", &BuildOptions::default(), &exec).unwrap();
+    let bc = BuildContext::load(ctx.path(), &[]).unwrap();
+    let err = execute(&p, &bc, &exec, &BuildCache::new(state.path().join("c")), state.path(), &ExecOptions::default(), &Silent)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3");
+    assert!(!Path::new(&state.path().join("c")).join("x").exists());
+}
