@@ -42,17 +42,39 @@ impl Project {
         std::fs::write(ctx.path().join("app.txt"), "v1").unwrap();
         std::fs::write(ctx.path().join("ignored.log"), "noise").unwrap();
         std::fs::write(ctx.path().join(".dockerignore"), "*.log\n").unwrap();
-        Self { ctx, state: tempfile::tempdir().unwrap() }
+        Self {
+            ctx,
+            state: tempfile::tempdir().unwrap(),
+        }
     }
 
-    fn build(&self, exec: &FakeExecutor, no_cache: bool) -> rcompose::image::build::exec::StageResult {
-        let opts = BuildOptions { platform: Some(Platform::parse("linux/amd64").unwrap()), ..Default::default() };
+    fn build(
+        &self,
+        exec: &FakeExecutor,
+        no_cache: bool,
+    ) -> rcompose::image::build::exec::StageResult {
+        let opts = BuildOptions {
+            platform: Some(Platform::parse("linux/amd64").unwrap()),
+            ..Default::default()
+        };
         let p = plan(DOCKERFILE, &opts, exec).unwrap();
         let patterns = ignore_patterns(self.ctx.path(), None).unwrap();
         let bc = BuildContext::load(self.ctx.path(), &patterns).unwrap();
         let cache = BuildCache::new(self.state.path().join("cache"));
-        let eo = ExecOptions { no_cache, now: Some(1_700_000_000) };
-        let mut r = execute(&p, &bc, exec, &cache, &self.state.path().join("work"), &eo, &Silent).unwrap();
+        let eo = ExecOptions {
+            no_cache,
+            now: Some(1_700_000_000),
+        };
+        let mut r = execute(
+            &p,
+            &bc,
+            exec,
+            &cache,
+            &self.state.path().join("work"),
+            &eo,
+            &Silent,
+        )
+        .unwrap();
         r.remove(&p.target).unwrap()
     }
 }
@@ -69,14 +91,30 @@ fn build_runs_steps_then_reuses_them_from_cache() {
     assert_eq!((first.executed, first.cached), (3, 0));
     assert_eq!(exec.run_count(), 3);
     assert!(layer_has(&first, "app/app.txt"));
-    let docs = first.layers.iter().map(|l| l.dir.join("docs/ran.txt")).find(|p| p.exists()).unwrap();
-    assert_eq!(std::fs::read_to_string(docs).unwrap(), "/bin/sh -c echo docs");
+    let docs = first
+        .layers
+        .iter()
+        .map(|l| l.dir.join("docs/ran.txt"))
+        .find(|p| p.exists())
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(docs).unwrap(),
+        "/bin/sh -c echo docs"
+    );
     // Base layer + COPY, COPY, WORKDIR.
     assert_eq!(first.image.rootfs.diff_ids.len(), 4);
     assert!(first.image.history.iter().all(|h| h.created.is_some()));
-    assert_eq!(first.image.config.cmd.as_deref(), Some(&["/app/app.txt".to_string()][..]));
+    assert_eq!(
+        first.image.config.cmd.as_deref(),
+        Some(&["/app/app.txt".to_string()][..])
+    );
     // WORKDIR after USER creates the directory owned by that user.
-    let home = first.layers.iter().map(|l| l.dir.join("home/app")).find(|p| p.exists()).unwrap();
+    let home = first
+        .layers
+        .iter()
+        .map(|l| l.dir.join("home/app"))
+        .find(|p| p.exists())
+        .unwrap();
     assert_eq!(std::fs::metadata(home).unwrap().uid(), 1000);
 
     let second = p.build(&exec, false);
@@ -101,7 +139,12 @@ fn changed_context_file_invalidates_copy_and_later_steps_only() {
     let changed = p.build(&exec, false);
     assert_ne!(changed.key, first.key);
     assert_eq!(exec.run_count(), 5);
-    let app = changed.layers.iter().map(|l| l.dir.join("app/app.txt")).find(|p| p.exists()).unwrap();
+    let app = changed
+        .layers
+        .iter()
+        .map(|l| l.dir.join("app/app.txt"))
+        .find(|p| p.exists())
+        .unwrap();
     assert_eq!(std::fs::read_to_string(app).unwrap(), "v2");
 }
 
@@ -120,10 +163,26 @@ fn failing_run_reports_its_exit_code() {
     let exec = FakeExecutor::new();
     let ctx = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
-    let p = plan("FROM busybox\nRUN exit 3\n", &BuildOptions::default(), &exec).unwrap();
+    let p = plan(
+        "FROM busybox\nRUN exit 3\n",
+        &BuildOptions::default(),
+        &exec,
+    )
+    .unwrap();
     let bc = BuildContext::load(ctx.path(), &[]).unwrap();
-    let err = execute(&p, &bc, &exec, &BuildCache::new(state.path().join("c")), state.path(), &ExecOptions::default(), &Silent)
-        .unwrap_err();
-    assert_eq!(err.to_string(), "process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3");
+    let err = execute(
+        &p,
+        &bc,
+        &exec,
+        &BuildCache::new(state.path().join("c")),
+        state.path(),
+        &ExecOptions::default(),
+        &Silent,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3"
+    );
     assert!(!Path::new(&state.path().join("c")).join("x").exists());
 }

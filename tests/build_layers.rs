@@ -52,7 +52,13 @@ fn tar_listing(data: &[u8]) -> Vec<String> {
                 tar::EntryType::Link => "hardlink",
                 _ => "file",
             };
-            format!("{} {t} {:o} {}:{}", e.path().unwrap().display(), h.mode().unwrap(), h.uid().unwrap(), h.gid().unwrap())
+            format!(
+                "{} {t} {:o} {}:{}",
+                e.path().unwrap().display(),
+                h.mode().unwrap(),
+                h.uid().unwrap(),
+                h.gid().unwrap()
+            )
         })
         .collect()
 }
@@ -72,7 +78,13 @@ fn overlay_dirs() -> Overlay {
         std::fs::create_dir(&p).unwrap();
         p
     };
-    Overlay { lower: d("lower"), upper: d("upper"), work: d("work"), merged: d("merged"), _tmp: tmp }
+    Overlay {
+        lower: d("lower"),
+        upper: d("upper"),
+        work: d("work"),
+        merged: d("merged"),
+        _tmp: tmp,
+    }
 }
 
 #[test]
@@ -82,7 +94,8 @@ fn overlay_upper_becomes_layer_tar_with_whiteouts() {
     write(&o.lower.join("keep.txt"), "k", 0o644);
     write(&o.lower.join("dir/old.txt"), "o", 0o644);
     write(&o.lower.join("dir2/a.txt"), "a", 0o644);
-    let m = OverlayMount::mount(&[o.lower.clone()], &o.upper, &o.work, &o.merged).unwrap();
+    let m =
+        OverlayMount::mount(std::slice::from_ref(&o.lower), &o.upper, &o.work, &o.merged).unwrap();
     std::fs::remove_file(m.path().join("gone.txt")).unwrap();
     std::fs::remove_dir_all(m.path().join("dir")).unwrap();
     std::fs::create_dir(m.path().join("dir")).unwrap();
@@ -123,16 +136,40 @@ fn copy_from_context_honours_dockerignore_chown_chmod_and_dest_rules() {
     write(&ctx.path().join("app/secret.key"), "k\n", 0o600);
     write(&ctx.path().join("app/keep/secret.key"), "kept\n", 0o600);
     write(&ctx.path().join("one.txt"), "1\n", 0o640);
-    write(&ctx.path().join(".dockerignore"), "**/*.key\n!app/keep/*.key\n*.md\napp/*.md\n", 0o644);
+    write(
+        &ctx.path().join(".dockerignore"),
+        "**/*.key\n!app/keep/*.key\n*.md\napp/*.md\n",
+        0o644,
+    );
     std::os::unix::fs::symlink("/etc/passwd", ctx.path().join("escape")).unwrap();
     let patterns = ignore_patterns(ctx.path(), None).unwrap();
     let bc = BuildContext::load(ctx.path(), &patterns).unwrap();
     let paths: Vec<&str> = bc.paths().collect();
-    assert_eq!(paths, vec!["", ".dockerignore", "app", "app/keep", "app/keep/secret.key", "app/main.sh", "escape", "one.txt"]);
+    assert_eq!(
+        paths,
+        vec![
+            "",
+            ".dockerignore",
+            "app",
+            "app/keep",
+            "app/keep/secret.key",
+            "app/main.sh",
+            "escape",
+            "one.txt"
+        ]
+    );
 
     let root = tempfile::tempdir().unwrap();
-    write(&root.path().join("etc/passwd"), "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n", 0o644);
-    write(&root.path().join("etc/group"), "root:x:0:\nstaff:x:50:\n", 0o644);
+    write(
+        &root.path().join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n",
+        0o644,
+    );
+    write(
+        &root.path().join("etc/group"),
+        "root:x:0:\nstaff:x:50:\n",
+        0o644,
+    );
     std::os::unix::fs::symlink("/opt", root.path().join("linkdir")).unwrap();
     std::fs::create_dir(root.path().join("opt")).unwrap();
 
@@ -142,10 +179,16 @@ fn copy_from_context_honours_dockerignore_chown_chmod_and_dest_rules() {
     o.chown = "app:staff".into();
     copy::apply(&o, &src, root.path(), 1_700_000_000).unwrap();
     let main = std::fs::metadata(root.path().join("srv/app/main.sh")).unwrap();
-    assert_eq!((main.uid(), main.gid(), main.mode() & 0o7777), (1000, 50, 0o755));
+    assert_eq!(
+        (main.uid(), main.gid(), main.mode() & 0o7777),
+        (1000, 50, 0o755)
+    );
     assert!(!root.path().join("srv/app/notes.md").exists());
     assert!(!root.path().join("srv/app/secret.key").exists());
-    assert_eq!(std::fs::read_to_string(root.path().join("srv/app/keep/secret.key")).unwrap(), "kept\n");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("srv/app/keep/secret.key")).unwrap(),
+        "kept\n"
+    );
     // A file to a path without a slash is renamed; --chmod applies; owner defaults to root.
     let mut o = op(&["/one.txt"], "/linkdir/renamed.txt");
     o.chmod = Some(0o600);
@@ -159,7 +202,10 @@ fn copy_from_context_honours_dockerignore_chown_chmod_and_dest_rules() {
     // A symlink pointing outside the context resolves inside it (and is not found there).
     assert!(copy::apply(&op(&["/escape"], "/e"), &src, root.path(), 0).is_err());
     // User alone: the gid is the uid, as Docker.
-    assert_eq!(copy::resolve_chown(root.path(), "app").unwrap(), Some((1000, 1000)));
+    assert_eq!(
+        copy::resolve_chown(root.path(), "app").unwrap(),
+        Some((1000, 1000))
+    );
     assert!(copy::resolve_chown(root.path(), "nobody").is_err());
 }
 
@@ -173,11 +219,15 @@ fn add_unpacks_local_archives_in_every_compression() {
     h.set_uid(7);
     h.set_gid(8);
     h.set_mtime(1_600_000_000);
-    tarball.append_data(&mut h, "pkg/hello.txt", &b"hello"[..]).unwrap();
+    tarball
+        .append_data(&mut h, "pkg/hello.txt", &b"hello"[..])
+        .unwrap();
     let mut l = tar::Header::new_gnu();
     l.set_entry_type(tar::EntryType::Symlink);
     l.set_size(0);
-    tarball.append_link(&mut l, "pkg/up", "../../../../etc").unwrap();
+    tarball
+        .append_link(&mut l, "pkg/up", "../../../../etc")
+        .unwrap();
     let raw = tarball.into_inner().unwrap();
     let gz = {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -187,18 +237,34 @@ fn add_unpacks_local_archives_in_every_compression() {
     let zst = zstd::encode_all(&raw[..], 3).unwrap();
     let bz = {
         let mut out = Vec::new();
-        std::io::copy(&mut bzip2::read::BzEncoder::new(&raw[..], bzip2::Compression::default()), &mut out).unwrap();
+        std::io::copy(
+            &mut bzip2::read::BzEncoder::new(&raw[..], bzip2::Compression::default()),
+            &mut out,
+        )
+        .unwrap();
         out
     };
-    let xz = std::process::Command::new("xz").args(["-c"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().map(|mut c| {
-        std::io::Write::write_all(c.stdin.as_mut().unwrap(), &raw).unwrap();
-        drop(c.stdin.take());
-        let mut out = Vec::new();
-        c.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-        c.wait().unwrap();
-        out
-    }).unwrap();
-    let files = BTreeMap::from([("a.tar", raw), ("b.tar.gz", gz), ("c.tar.zst", zst), ("d.tar.bz2", bz), ("e.tar.xz", xz)]);
+    let xz = std::process::Command::new("xz")
+        .args(["-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map(|mut c| {
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), &raw).unwrap();
+            drop(c.stdin.take());
+            let mut out = Vec::new();
+            c.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+            c.wait().unwrap();
+            out
+        })
+        .unwrap();
+    let files = BTreeMap::from([
+        ("a.tar", raw),
+        ("b.tar.gz", gz),
+        ("c.tar.zst", zst),
+        ("d.tar.bz2", bz),
+        ("e.tar.xz", xz),
+    ]);
     for (name, data) in &files {
         std::fs::write(ctx.path().join(name), data).unwrap();
     }
@@ -212,11 +278,24 @@ fn add_unpacks_local_archives_in_every_compression() {
         let f = root.path().join("dest/pkg/hello.txt");
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "hello", "{name}");
         let m = std::fs::metadata(&f).unwrap();
-        assert_eq!((m.uid(), m.gid(), m.mode() & 0o777, m.mtime()), (7, 8, 0o640, 1_600_000_000), "{name}");
-        assert_eq!(std::fs::read_link(root.path().join("dest/pkg/up")).unwrap(), PathBuf::from("../../../../etc"));
+        assert_eq!(
+            (m.uid(), m.gid(), m.mode() & 0o777, m.mtime()),
+            (7, 8, 0o640, 1_600_000_000),
+            "{name}"
+        );
+        assert_eq!(
+            std::fs::read_link(root.path().join("dest/pkg/up")).unwrap(),
+            PathBuf::from("../../../../etc")
+        );
         // COPY does not unpack.
         let root2 = tempfile::tempdir().unwrap();
-        copy::apply(&op(&[&format!("/{name}")], "/dest/"), &ContextFs(&bc), root2.path(), 0).unwrap();
+        copy::apply(
+            &op(&[&format!("/{name}")], "/dest/"),
+            &ContextFs(&bc),
+            root2.path(),
+            0,
+        )
+        .unwrap();
         assert!(root2.path().join("dest").join(name).is_file());
     }
     let root = tempfile::tempdir().unwrap();
@@ -233,8 +312,13 @@ fn add_of_an_unreachable_url_fails_clearly() {
     let bc = BuildContext::load(bc_dir.path(), &[]).unwrap();
     let mut o = op(&["http://127.0.0.1:9/file.txt"], "/d/");
     o.is_add = true;
-    let err = copy::apply(&o, &ContextFs(&bc), root.path(), 0).unwrap_err().to_string();
-    assert!(err.starts_with("failed to fetch `http://127.0.0.1:9/file.txt`: "), "{err}");
+    let err = copy::apply(&o, &ContextFs(&bc), root.path(), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("failed to fetch `http://127.0.0.1:9/file.txt`: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -255,7 +339,10 @@ fn add_downloads_a_url_served_on_loopback() {
     let root = tempfile::tempdir().unwrap();
     let bc_dir = tempfile::tempdir().unwrap();
     let bc = BuildContext::load(bc_dir.path(), &[]).unwrap();
-    let mut o = op(&[&format!("http://127.0.0.1:{port}/dl/data.txt?x=1")], "/d/");
+    let mut o = op(
+        &[&format!("http://127.0.0.1:{port}/dl/data.txt?x=1")],
+        "/d/",
+    );
     o.is_add = true;
     copy::apply(&o, &ContextFs(&bc), root.path(), 0).unwrap();
     server.join().unwrap();
@@ -268,19 +355,31 @@ fn add_downloads_a_url_served_on_loopback() {
 #[test]
 fn copy_into_overlay_follows_image_symlinks_and_layer_holds_only_changes() {
     let o = overlay_dirs();
-    write(&o.lower.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n", 0o644);
+    write(
+        &o.lower.join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\n",
+        0o644,
+    );
     std::fs::create_dir_all(o.lower.join("run")).unwrap();
     std::fs::create_dir_all(o.lower.join("var")).unwrap();
     std::os::unix::fs::symlink("/run", o.lower.join("var/run")).unwrap();
     let stage = tempfile::tempdir().unwrap();
     write(&stage.path().join("out/bin/tool"), "#!/bin/sh\n", 0o755);
     std::os::unix::fs::lchown(stage.path().join("out/bin/tool"), Some(42), Some(43)).unwrap();
-    let m = OverlayMount::mount(&[o.lower.clone()], &o.upper, &o.work, &o.merged).unwrap();
+    let m =
+        OverlayMount::mount(std::slice::from_ref(&o.lower), &o.upper, &o.work, &o.merged).unwrap();
     let mut c = op(&["/out/bin"], "/var/run/tools/");
     c.from = CopyFrom::Stage(0);
     copy::apply(&c, &DirFs(stage.path().to_path_buf()), m.path(), 0).unwrap();
     m.unmount().unwrap();
     let (buf, _, _) = dir_to_tar(&o.upper, Vec::new()).unwrap();
     // Written through the image's /var/run -> /run symlink; ownership from the stage kept.
-    assert_eq!(tar_listing(&buf), vec!["run/ dir 755 0:0", "run/tools/ dir 755 0:0", "run/tools/tool file 755 42:43"]);
+    assert_eq!(
+        tar_listing(&buf),
+        vec![
+            "run/ dir 755 0:0",
+            "run/tools/ dir 755 0:0",
+            "run/tools/tool file 755 42:43"
+        ]
+    );
 }

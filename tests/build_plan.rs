@@ -12,7 +12,10 @@ use rcompose::image::build::plan::{BuildOptions, plan};
 use support::build::FakeResolver;
 
 fn options(dir: &Path) -> BuildOptions {
-    let mut opts = BuildOptions { platform: Some(Platform::parse("linux/amd64").unwrap()), ..Default::default() };
+    let mut opts = BuildOptions {
+        platform: Some(Platform::parse("linux/amd64").unwrap()),
+        ..Default::default()
+    };
     if let Ok(text) = std::fs::read_to_string(dir.join("args")) {
         for line in text.lines().filter(|l| !l.is_empty()) {
             let (k, v) = line.split_once('=').unwrap();
@@ -35,7 +38,9 @@ fn render(dir: &Path) -> String {
 }
 
 fn check(case: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build").join(case);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/build")
+        .join(case);
     let got = render(&dir);
     let expected_path = dir.join("expected.txt");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
@@ -43,7 +48,10 @@ fn check(case: &str) {
         return;
     }
     let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-    assert_eq!(got, expected, "fixture {case} (UPDATE_EXPECT=1 regenerates)");
+    assert_eq!(
+        got, expected,
+        "fixture {case} (UPDATE_EXPECT=1 regenerates)"
+    );
 }
 
 #[test]
@@ -90,7 +98,10 @@ fn bad_dockerfiles_report_line_and_hint() {
     let mut count = 0;
     for case in text.split("=== ").skip(1) {
         let (expected, df) = case.split_once('\n').unwrap();
-        let mut opts = BuildOptions { platform: Some(Platform::parse("linux/amd64").unwrap()), ..Default::default() };
+        let mut opts = BuildOptions {
+            platform: Some(Platform::parse("linux/amd64").unwrap()),
+            ..Default::default()
+        };
         if df.starts_with("# target=") {
             opts.target = Some(df.lines().next().unwrap()[9..].to_string());
         }
@@ -110,10 +121,18 @@ fn bad_dockerfiles_report_line_and_hint() {
 #[test]
 fn build_args_only_reach_declared_args() {
     let df = "FROM busybox\nRUN echo $SECRET\nARG SECRET\nRUN echo $SECRET\n";
-    let mut opts = BuildOptions::default();
-    opts.build_args = BTreeMap::from([("SECRET".to_string(), "s3".to_string())]);
+    let opts = BuildOptions {
+        build_args: BTreeMap::from([("SECRET".to_string(), "s3".to_string())]),
+        ..Default::default()
+    };
     let p = plan(df, &opts, &FakeResolver).unwrap();
-    let h: Vec<&str> = p.target_stage().image.history.iter().map(|h| h.created_by.as_str()).collect();
+    let h: Vec<&str> = p
+        .target_stage()
+        .image
+        .history
+        .iter()
+        .map(|h| h.created_by.as_str())
+        .collect();
     assert_eq!(h[1], "RUN /bin/sh -c echo $SECRET # buildkit");
     assert_eq!(h[3], "RUN |1 SECRET=s3 /bin/sh -c echo $SECRET # buildkit");
 }

@@ -24,7 +24,9 @@ impl ImageResolver for FakeResolver {
             architecture: platform.architecture.clone(),
             os: platform.os.clone(),
             config: ContainerConfig {
-                env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
+                env: vec![
+                    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                ],
                 cmd: Some(vec!["sh".into()]),
                 ..Default::default()
             },
@@ -34,20 +36,28 @@ impl ImageResolver for FakeResolver {
                 created_by: "BusyBox 1.36.1 (fixture)".into(),
                 ..Default::default()
             }],
-            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![format!("sha256:{}", "1".repeat(64))] },
+            rootfs: RootFs {
+                kind: "layers".into(),
+                diff_ids: vec![format!("sha256:{}", "1".repeat(64))],
+            },
             ..Default::default()
         };
         match reference.as_str() {
             "docker.io/library/busybox:latest" => {}
             "docker.io/library/onbuild-base:latest" => {
-                config.config.on_build = vec!["RUN echo from-trigger".into(), "LABEL triggered=yes".into()];
+                config.config.on_build =
+                    vec!["RUN echo from-trigger".into(), "LABEL triggered=yes".into()];
                 config.config.cmd = Some(vec!["base-cmd".into()]);
                 config.config.working_dir = "/app".into();
                 config.config.user = "1000".into();
             }
             _ => return Err(format!("{reference}: not found")),
         }
-        Ok(ResolvedImage { digest: format!("sha256:fake-{reference}"), reference, config })
+        Ok(ResolvedImage {
+            digest: format!("sha256:fake-{reference}"),
+            reference,
+            config,
+        })
     }
 }
 
@@ -76,10 +86,18 @@ impl FakeExecutor {
         std::fs::create_dir_all(base.join("run")).unwrap();
         std::fs::create_dir_all(base.join("var")).unwrap();
         std::os::unix::fs::symlink("/run", base.join("var/run")).unwrap();
-        std::fs::write(base.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n").unwrap();
+        std::fs::write(
+            base.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+        )
+        .unwrap();
         std::fs::write(base.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
         std::fs::write(base.join("bin/busybox"), "fake busybox").unwrap();
-        Self { dir, runs: Mutex::new(Vec::new()), commits: Mutex::new(0) }
+        Self {
+            dir,
+            runs: Mutex::new(Vec::new()),
+            commits: Mutex::new(0),
+        }
     }
     pub fn run_count(&self) -> usize {
         self.runs.lock().unwrap().len()
@@ -87,14 +105,24 @@ impl FakeExecutor {
 }
 
 impl rcompose::image::build::plan::ImageResolver for FakeExecutor {
-    fn resolve(&self, reference: &str, platform: &rcompose::image::build::config::Platform) -> Result<rcompose::image::build::plan::ResolvedImage, String> {
+    fn resolve(
+        &self,
+        reference: &str,
+        platform: &rcompose::image::build::config::Platform,
+    ) -> Result<rcompose::image::build::plan::ResolvedImage, String> {
         FakeResolver.resolve(reference, platform)
     }
 }
 
 impl Executor for FakeExecutor {
-    fn image_layers(&self, _image: &rcompose::image::build::plan::ResolvedImage) -> Result<Vec<LayerRef>, ExecError> {
-        Ok(vec![LayerRef { diff_id: format!("sha256:{}", "1".repeat(64)), dir: self.dir.path().join("base") }])
+    fn image_layers(
+        &self,
+        _image: &rcompose::image::build::plan::ResolvedImage,
+    ) -> Result<Vec<LayerRef>, ExecError> {
+        Ok(vec![LayerRef {
+            diff_id: format!("sha256:{}", "1".repeat(64)),
+            dir: self.dir.path().join("base"),
+        }])
     }
     fn run(&self, req: &RunRequest, log: &mut dyn Write) -> Result<(), ExecError> {
         let mut runs = self.runs.lock().unwrap();
@@ -102,7 +130,12 @@ impl Executor for FakeExecutor {
         runs.push(req.op.clone());
         let cmd = req.op.args.join(" ");
         writeln!(log, "running {cmd}").unwrap();
-        if let Some(code) = cmd.split("exit ").nth(1).and_then(|c| c.trim().parse::<i32>().ok()).filter(|c| *c != 0) {
+        if let Some(code) = cmd
+            .split("exit ")
+            .nth(1)
+            .and_then(|c| c.trim().parse::<i32>().ok())
+            .filter(|c| *c != 0)
+        {
             return Err(ExecError::ExitCode { command: cmd, code });
         }
         let _ = n;
@@ -114,6 +147,9 @@ impl Executor for FakeExecutor {
         *c += 1;
         let dst: PathBuf = self.dir.path().join(format!("layer-{c}"));
         std::fs::rename(dir, &dst).unwrap();
-        Ok(LayerRef { diff_id: diff_id.to_string(), dir: dst })
+        Ok(LayerRef {
+            diff_id: diff_id.to_string(),
+            dir: dst,
+        })
     }
 }

@@ -38,25 +38,45 @@ fn is_false(v: &bool) -> bool {
 pub struct ContainerConfig {
     #[serde(rename = "User", default, skip_serializing_if = "String::is_empty")]
     pub user: String,
-    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ExposedPorts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub exposed_ports: Option<BTreeMap<String, Empty>>,
     #[serde(rename = "Env", default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Entrypoint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub entrypoint: Option<Vec<String>>,
     #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<BTreeMap<String, Empty>>,
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "WorkingDir",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub working_dir: String,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "StopSignal",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub stop_signal: String,
     #[serde(rename = "ArgsEscaped", default, skip_serializing_if = "is_false")]
     pub args_escaped: bool,
-    #[serde(rename = "Healthcheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Healthcheck",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub healthcheck: Option<HealthConfig>,
     #[serde(rename = "OnBuild", default, skip_serializing_if = "Vec::is_empty")]
     pub on_build: Vec<String>,
@@ -88,7 +108,10 @@ pub struct RootFs {
 
 impl Default for RootFs {
     fn default() -> Self {
-        Self { kind: "layers".into(), diff_ids: Vec::new() }
+        Self {
+            kind: "layers".into(),
+            diff_ids: Vec::new(),
+        }
     }
 }
 
@@ -105,7 +128,11 @@ pub struct ImageConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<History>,
     pub os: String,
-    #[serde(rename = "os.version", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
     #[serde(default)]
     pub rootfs: RootFs,
@@ -163,7 +190,11 @@ impl Platform {
             other => other,
         };
         let variant = if arch == "arm" { "v7" } else { "" };
-        Self { os: "linux".into(), architecture: arch.into(), variant: variant.into() }
+        Self {
+            os: "linux".into(),
+            architecture: arch.into(),
+            variant: variant.into(),
+        }
     }
 
     /// Parse `os[/arch[/variant]]` or `arch` as containerd's `platforms.Parse` (normalised).
@@ -174,7 +205,12 @@ impl Platform {
             return Err(format!("\"{s}\": invalid platform specifier"));
         }
         let (os, arch, variant) = match parts.as_slice() {
-            [one] if *one == "linux" || *one == "windows" || *one == "darwin" || *one == "freebsd" => {
+            [one]
+                if *one == "linux"
+                    || *one == "windows"
+                    || *one == "darwin"
+                    || *one == "freebsd" =>
+            {
                 let h = Platform::host();
                 (one.to_string(), h.architecture, h.variant)
             }
@@ -193,7 +229,11 @@ impl Platform {
             ("i386" | "i686" | "x86", v) => ("386".to_string(), v.to_string()),
             (a, v) => (a.to_string(), v.to_string()),
         };
-        Ok(Self { os, architecture: arch, variant })
+        Ok(Self {
+            os,
+            architecture: arch,
+            variant,
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use super::dockerignore::{MatchInfo, PatternMatcher, PatternError, read_patterns};
+use super::dockerignore::{MatchInfo, PatternError, PatternMatcher, read_patterns};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
@@ -30,7 +30,10 @@ pub enum ContextError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ContextError + '_ {
-    move |source| ContextError::Io { path: path.to_path_buf(), source }
+    move |source| ContextError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +63,10 @@ pub struct BuildContext {
 
 /// The `.dockerignore` patterns for a build: `<Dockerfile>.dockerignore` next to the
 /// Dockerfile wins over `<context>/.dockerignore`, as BuildKit.
-pub fn ignore_patterns(context: &Path, dockerfile: Option<&Path>) -> Result<Vec<String>, ContextError> {
+pub fn ignore_patterns(
+    context: &Path,
+    dockerfile: Option<&Path>,
+) -> Result<Vec<String>, ContextError> {
     let mut candidates = Vec::new();
     if let Some(df) = dockerfile {
         let mut p = df.as_os_str().to_owned();
@@ -81,8 +87,10 @@ pub fn ignore_patterns(context: &Path, dockerfile: Option<&Path>) -> Result<Vec<
 impl BuildContext {
     /// Walk `root` with the given `.dockerignore` patterns.
     pub fn load(root: &Path, patterns: &[String]) -> Result<Self, ContextError> {
-        let pm = PatternMatcher::new(patterns)
-            .map_err(|source| ContextError::Pattern { path: root.join(".dockerignore"), source })?;
+        let pm = PatternMatcher::new(patterns).map_err(|source| ContextError::Pattern {
+            path: root.join(".dockerignore"),
+            source,
+        })?;
         let root = root.to_path_buf();
         let meta = std::fs::metadata(&root).map_err(io(&root))?;
         let mut entries = BTreeMap::new();
@@ -93,7 +101,15 @@ impl BuildContext {
             .filter(|p| p.exclusion())
             .all(|p| !super::gomatch::has_meta(p.text()));
         let mut included = Vec::new();
-        walk(&root, "", &pm, &MatchInfo::default(), only_prefix_exceptions, &mut entries, &mut included)?;
+        walk(
+            &root,
+            "",
+            &pm,
+            &MatchInfo::default(),
+            only_prefix_exceptions,
+            &mut entries,
+            &mut included,
+        )?;
         Ok(Self { root, entries })
     }
 
@@ -112,7 +128,11 @@ impl BuildContext {
 
     /// Direct children of a directory (names).
     pub fn children(&self, dir: &str) -> Vec<String> {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         self.entries
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
@@ -124,7 +144,11 @@ impl BuildContext {
     }
 
     pub fn host_path(&self, rel: &str) -> PathBuf {
-        if rel.is_empty() { self.root.clone() } else { self.root.join(rel) }
+        if rel.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        }
     }
 
     /// Resolve `path` (relative to the context root, `/`-separated) following symlinks inside
@@ -174,7 +198,11 @@ impl BuildContext {
     /// and ownership do not count, as BuildKit's content checksums.
     pub fn tree_digest(&self, rel: &str) -> Result<String, ContextError> {
         let mut h = Sha256::new();
-        let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+        let prefix = if rel.is_empty() {
+            String::new()
+        } else {
+            format!("{rel}/")
+        };
         let items: Vec<&String> = self
             .entries
             .keys()
@@ -182,7 +210,11 @@ impl BuildContext {
             .collect();
         for k in items {
             let e = &self.entries[k];
-            let name = if rel.is_empty() { k.as_str() } else { k.strip_prefix(&prefix).unwrap_or("") };
+            let name = if rel.is_empty() {
+                k.as_str()
+            } else {
+                k.strip_prefix(&prefix).unwrap_or("")
+            };
             let kind = match &e.kind {
                 EntryKind::File { .. } => "f",
                 EntryKind::Dir => "d",
@@ -214,7 +246,11 @@ fn walk(
     entries: &mut BTreeMap<String, Entry>,
     pending_dirs: &mut Vec<(String, Entry)>,
 ) -> Result<(), ContextError> {
-    let dir = if rel.is_empty() { root.to_path_buf() } else { root.join(rel) };
+    let dir = if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
     let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)
         .map_err(io(&dir))?
         .map(|e| e.map(|e| e.file_name()))
@@ -223,7 +259,11 @@ fn walk(
     names.sort();
     for name in names {
         let name = name.to_string_lossy().into_owned();
-        let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
         let host = root.join(&path);
         let meta = std::fs::symlink_metadata(&host).map_err(io(&host))?;
         let ft = meta.file_type();
@@ -231,7 +271,9 @@ fn walk(
             EntryKind::Dir
         } else if ft.is_symlink() {
             let t = std::fs::read_link(&host).map_err(io(&host))?;
-            EntryKind::Symlink { target: t.to_string_lossy().into_owned() }
+            EntryKind::Symlink {
+                target: t.to_string_lossy().into_owned(),
+            }
         } else if ft.is_file() {
             EntryKind::File { size: meta.len() }
         } else {
@@ -258,7 +300,15 @@ fn walk(
                         .any(|p| format!("{}/", p.text()).starts_with(&format!("{path}/"))));
             if descend {
                 pending_dirs.push((path.clone(), entry_from(&meta, EntryKind::Dir)));
-                walk(root, &path, pm, &info, only_prefix_exceptions, entries, pending_dirs)?;
+                walk(
+                    root,
+                    &path,
+                    pm,
+                    &info,
+                    only_prefix_exceptions,
+                    entries,
+                    pending_dirs,
+                )?;
                 if pending_dirs.last().is_some_and(|(p, _)| *p == path) {
                     pending_dirs.pop();
                 }
@@ -271,7 +321,15 @@ fn walk(
         }
         entries.insert(path.clone(), entry_from(&meta, kind));
         if is_dir {
-            walk(root, &path, pm, &info, only_prefix_exceptions, entries, pending_dirs)?;
+            walk(
+                root,
+                &path,
+                pm,
+                &info,
+                only_prefix_exceptions,
+                entries,
+                pending_dirs,
+            )?;
         }
     }
     Ok(())
@@ -286,8 +344,16 @@ pub(crate) enum Lookup {
 
 /// Resolve a path component by component inside a virtual root, following symlinks as if the
 /// root were `/` (absolute targets restart at the root, `..` stops at it). At most 255 links.
-pub(crate) fn resolve_in(path: &str, follow_last: bool, lookup: impl Fn(&str) -> Lookup) -> Option<String> {
-    let mut pending: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+pub(crate) fn resolve_in(
+    path: &str,
+    follow_last: bool,
+    lookup: impl Fn(&str) -> Lookup,
+) -> Option<String> {
+    let mut pending: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     pending.reverse();
     let mut cur: Vec<String> = Vec::new();
     let mut links = 0;
@@ -313,7 +379,11 @@ pub(crate) fn resolve_in(path: &str, follow_last: bool, lookup: impl Fn(&str) ->
                 if target.starts_with('/') {
                     cur.clear();
                 }
-                let mut parts: Vec<String> = target.split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+                let mut parts: Vec<String> = target
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
                 parts.reverse();
                 pending.extend(parts);
             }
@@ -338,7 +408,10 @@ mod tests {
             "etc/passwd" => Lookup::File,
             _ => Lookup::Missing,
         };
-        assert_eq!(resolve_in("up/passwd", true, look).as_deref(), Some("etc/passwd"));
+        assert_eq!(
+            resolve_in("up/passwd", true, look).as_deref(),
+            Some("etc/passwd")
+        );
         assert_eq!(resolve_in("abs", true, look).as_deref(), Some("etc/passwd"));
         assert_eq!(resolve_in("abs", false, look).as_deref(), Some("abs"));
         assert_eq!(resolve_in("../../x", true, look).as_deref(), Some("x"));

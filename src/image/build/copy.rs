@@ -38,13 +38,20 @@ pub enum CopyError {
     #[error("failed to fetch `{url}`: {message}")]
     Fetch { url: String, message: String },
     #[error("checksum mismatch for `{url}`: expected {expected}, got {got}")]
-    Checksum { url: String, expected: String, got: String },
+    Checksum {
+        url: String,
+        expected: String,
+        got: String,
+    },
     #[error("cannot unpack `{path}`: {message}")]
     Archive { path: String, message: String },
 }
 
 fn ioerr(path: &Path) -> impl FnOnce(io::Error) -> CopyError + '_ {
-    move |source| CopyError::Io { path: path.to_path_buf(), source }
+    move |source| CopyError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +91,14 @@ impl SourceFs for ContextFs<'_> {
             EntryKind::Dir => SrcKind::Dir,
             EntryKind::Symlink { .. } => SrcKind::Symlink,
         };
-        Some(SrcMeta { kind, mode: e.mode, uid: 0, gid: 0, mtime: e.mtime, mtime_nsec: e.mtime_nsec })
+        Some(SrcMeta {
+            kind,
+            mode: e.mode,
+            uid: 0,
+            gid: 0,
+            mtime: e.mtime,
+            mtime_nsec: e.mtime_nsec,
+        })
     }
     fn read_dir(&self, rel: &str) -> Vec<String> {
         self.0.children(rel)
@@ -108,7 +122,11 @@ pub struct DirFs(pub PathBuf);
 
 impl DirFs {
     fn host(&self, rel: &str) -> PathBuf {
-        if rel.is_empty() { self.0.clone() } else { self.0.join(rel) }
+        if rel.is_empty() {
+            self.0.clone()
+        } else {
+            self.0.join(rel)
+        }
     }
 }
 
@@ -125,11 +143,22 @@ impl SourceFs for DirFs {
         } else {
             return None;
         };
-        Some(SrcMeta { kind, mode: m.mode() & 0o7777, uid: m.uid(), gid: m.gid(), mtime: m.mtime(), mtime_nsec: m.mtime_nsec() })
+        Some(SrcMeta {
+            kind,
+            mode: m.mode() & 0o7777,
+            uid: m.uid(),
+            gid: m.gid(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+        })
     }
     fn read_dir(&self, rel: &str) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(self.host(rel))
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -138,7 +167,9 @@ impl SourceFs for DirFs {
         Ok(Box::new(File::open(self.host(rel))?))
     }
     fn read_link(&self, rel: &str) -> Option<String> {
-        std::fs::read_link(self.host(rel)).ok().map(|p| p.to_string_lossy().into_owned())
+        std::fs::read_link(self.host(rel))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned())
     }
     fn resolve(&self, rel: &str, follow_last: bool) -> Option<String> {
         resolve_in(rel, follow_last, |p| host_lookup(&self.0, p))
@@ -148,9 +179,11 @@ impl SourceFs for DirFs {
 fn host_lookup(root: &Path, rel: &str) -> Lookup {
     match std::fs::symlink_metadata(root.join(rel)) {
         Err(_) => Lookup::Missing,
-        Ok(m) if m.file_type().is_symlink() => {
-            Lookup::Link(std::fs::read_link(root.join(rel)).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default())
-        }
+        Ok(m) if m.file_type().is_symlink() => Lookup::Link(
+            std::fs::read_link(root.join(rel))
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
         Ok(m) if m.is_dir() => Lookup::Dir,
         Ok(_) => Lookup::File,
     }
@@ -160,7 +193,11 @@ fn host_lookup(root: &Path, rel: &str) -> Lookup {
 /// within the root, not the last component.
 pub fn scoped_path(root: &Path, abs: &str, follow_last: bool) -> PathBuf {
     let rel = resolve_in(abs, follow_last, |p| host_lookup(root, p)).unwrap_or_default();
-    if rel.is_empty() { root.to_path_buf() } else { root.join(rel) }
+    if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    }
 }
 
 /// Ownership and timestamps for created files.
@@ -187,7 +224,9 @@ pub fn resolve_chown(root: &Path, chown: &str) -> Result<Option<(u32, u32)>, Cop
         let text = std::fs::read_to_string(scoped_path(root, file, true)).ok()?;
         text.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() > 2 && f[0] == name).then(|| f[2].parse().ok()).flatten()
+            (f.len() > 2 && f[0] == name)
+                .then(|| f[2].parse().ok())
+                .flatten()
         })
     };
     let uid = match user.parse::<u32>() {
@@ -206,7 +245,11 @@ pub fn resolve_chown(root: &Path, chown: &str) -> Result<Option<(u32, u32)>, Cop
 
 /// Run one COPY/ADD into `root`. `src` is the context or the source stage's root.
 pub fn apply(op: &CopyOp, src: &dyn SourceFs, root: &Path, now: i64) -> Result<(), CopyError> {
-    let settings = CopySettings { owner: resolve_chown(root, &op.chown)?, chmod: op.chmod, now };
+    let settings = CopySettings {
+        owner: resolve_chown(root, &op.chown)?,
+        chmod: op.chmod,
+        now,
+    };
     let excludes = PatternMatcher::new(&op.excludes)?;
     for source in &op.sources {
         if op.is_add && is_url(source) {
@@ -219,7 +262,11 @@ pub fn apply(op: &CopyOp, src: &dyn SourceFs, root: &Path, now: i64) -> Result<(
                 Some((p, pat)) => (p.trim_start_matches('/').to_string(), pat.to_string()),
                 None => (String::new(), rel.clone()),
             };
-            let full = if parent.is_empty() { pattern.clone() } else { format!("{parent}/{pattern}") };
+            let full = if parent.is_empty() {
+                pattern.clone()
+            } else {
+                format!("{parent}/{pattern}")
+            };
             (Some(parent), expand_wildcards(src, &full))
         } else if gomatch::has_meta(&rel) {
             (None, expand_wildcards(src, &rel))
@@ -230,41 +277,83 @@ pub fn apply(op: &CopyOp, src: &dyn SourceFs, root: &Path, now: i64) -> Result<(
             return Err(CopyError::NotFound(source.clone()));
         }
         for m in matches {
-            let resolved = src.resolve(&m, true).ok_or_else(|| CopyError::NotFound(format!("/{m}")))?;
-            let meta = src.lstat(&resolved).ok_or_else(|| CopyError::NotFound(format!("/{m}")))?;
+            let resolved = src
+                .resolve(&m, true)
+                .ok_or_else(|| CopyError::NotFound(format!("/{m}")))?;
+            let meta = src
+                .lstat(&resolved)
+                .ok_or_else(|| CopyError::NotFound(format!("/{m}")))?;
             let base = m.rsplit('/').next().unwrap_or(&m).to_string();
             if let Some(pivot) = &pivot {
-                let under = m.strip_prefix(pivot.as_str()).unwrap_or(&m).trim_start_matches('/');
+                let under = m
+                    .strip_prefix(pivot.as_str())
+                    .unwrap_or(&m)
+                    .trim_start_matches('/');
                 let target = format!("{}/{under}", op.dest.trim_end_matches('/'));
-                copy_tree(src, &resolved, meta.kind, root, &target, &settings, &excludes, "", true)?;
+                copy_tree(
+                    src, &resolved, meta.kind, root, &target, &settings, &excludes, "", true,
+                )?;
                 continue;
             }
             if meta.kind == SrcKind::Dir {
                 let target = op.dest.trim_end_matches('/').to_string();
-                let target = if target.is_empty() { "/".to_string() } else { target };
-                copy_tree(src, &resolved, SrcKind::Dir, root, &target, &settings, &excludes, "", false)?;
+                let target = if target.is_empty() {
+                    "/".to_string()
+                } else {
+                    target
+                };
+                copy_tree(
+                    src,
+                    &resolved,
+                    SrcKind::Dir,
+                    root,
+                    &target,
+                    &settings,
+                    &excludes,
+                    "",
+                    false,
+                )?;
                 continue;
             }
             if !op.excludes.is_empty() && excludes.matches_or_parent_matches(&base) {
                 continue;
             }
-            if op.is_add && op.unpack != Some(false) && meta.kind == SrcKind::File {
-                if let Some(comp) = archive_kind(src, &resolved) {
-                    let dir = op.dest.trim_end_matches('/');
-                    let dir = if dir.is_empty() { "/" } else { dir };
-                    ensure_dir(root, dir, &settings)?;
-                    unpack(src.open(&resolved).map_err(ioerr(Path::new(&m)))?, comp, root, dir, &m)?;
-                    continue;
-                }
+            if op.is_add
+                && op.unpack != Some(false)
+                && meta.kind == SrcKind::File
+                && let Some(comp) = archive_kind(src, &resolved)
+            {
+                let dir = op.dest.trim_end_matches('/');
+                let dir = if dir.is_empty() { "/" } else { dir };
+                ensure_dir(root, dir, &settings)?;
+                unpack(
+                    src.open(&resolved).map_err(ioerr(Path::new(&m)))?,
+                    comp,
+                    root,
+                    dir,
+                    &m,
+                )?;
+                continue;
             }
             let target = file_target(root, &op.dest, &base);
-            copy_tree(src, &resolved, meta.kind, root, &target, &settings, &excludes, "", true)?;
+            copy_tree(
+                src, &resolved, meta.kind, root, &target, &settings, &excludes, "", true,
+            )?;
         }
     }
     for (name, data) in &op.contents {
         let target = file_target(root, &op.dest, name);
         let mode = settings.chmod.unwrap_or(0o644);
-        write_file(root, &target, &mut data.as_bytes(), mode, settings.owner.unwrap_or((0, 0)), settings.now, 0, &settings)?;
+        write_file(
+            root,
+            &target,
+            &mut data.as_bytes(),
+            mode,
+            settings.owner.unwrap_or((0, 0)),
+            settings.now,
+            0,
+            &settings,
+        )?;
     }
     Ok(())
 }
@@ -290,11 +379,19 @@ fn expand_wildcards(src: &dyn SourceFs, pattern: &str) -> Vec<String> {
                 let dir = src.resolve(base, true).unwrap_or_default();
                 for name in src.read_dir(&dir) {
                     if gomatch::matches(comp, &name).unwrap_or(false) {
-                        next.push(if base.is_empty() { name } else { format!("{base}/{name}") });
+                        next.push(if base.is_empty() {
+                            name
+                        } else {
+                            format!("{base}/{name}")
+                        });
                     }
                 }
             } else {
-                let p = if base.is_empty() { comp.to_string() } else { format!("{base}/{comp}") };
+                let p = if base.is_empty() {
+                    comp.to_string()
+                } else {
+                    format!("{base}/{comp}")
+                };
                 if src.resolve(&p, false).and_then(|r| src.lstat(&r)).is_some() {
                     next.push(p);
                 }
@@ -319,13 +416,24 @@ fn copy_tree(
     exclude_rel: &str,
     overwrite_meta: bool,
 ) -> Result<(), CopyError> {
-    let meta = src.lstat(rel).ok_or_else(|| CopyError::NotFound(rel.to_string()))?;
+    let meta = src
+        .lstat(rel)
+        .ok_or_else(|| CopyError::NotFound(rel.to_string()))?;
     let owner = s.owner.unwrap_or((meta.uid, meta.gid));
     match kind {
         SrcKind::File => {
             let mut r = src.open(rel).map_err(ioerr(Path::new(rel)))?;
             let mode = s.chmod.unwrap_or(meta.mode);
-            write_file(root, target, &mut r, mode, owner, meta.mtime, meta.mtime_nsec, s)
+            write_file(
+                root,
+                target,
+                &mut r,
+                mode,
+                owner,
+                meta.mtime,
+                meta.mtime_nsec,
+                s,
+            )
         }
         SrcKind::Symlink => {
             let link = src.read_link(rel).unwrap_or_default();
@@ -351,20 +459,44 @@ fn copy_tree(
                 }
             };
             for child in src.read_dir(rel) {
-                let child_rel = if rel.is_empty() { child.clone() } else { format!("{rel}/{child}") };
-                let ex_rel = if exclude_rel.is_empty() { child.clone() } else { format!("{exclude_rel}/{child}") };
+                let child_rel = if rel.is_empty() {
+                    child.clone()
+                } else {
+                    format!("{rel}/{child}")
+                };
+                let ex_rel = if exclude_rel.is_empty() {
+                    child.clone()
+                } else {
+                    format!("{exclude_rel}/{child}")
+                };
                 if !excludes.is_empty() && excludes.matches_or_parent_matches(&ex_rel) {
                     continue;
                 }
-                let Some(cm) = src.lstat(&child_rel) else { continue };
-                copy_tree(src, &child_rel, cm.kind, root, &format!("{}/{child}", target.trim_end_matches('/')), s, excludes, &ex_rel, true)?;
+                let Some(cm) = src.lstat(&child_rel) else {
+                    continue;
+                };
+                copy_tree(
+                    src,
+                    &child_rel,
+                    cm.kind,
+                    root,
+                    &format!("{}/{child}", target.trim_end_matches('/')),
+                    s,
+                    excludes,
+                    &ex_rel,
+                    true,
+                )?;
             }
             // As fsutil: the top directory keeps its metadata if it existed.
             if !created && !overwrite_meta {
                 return Ok(());
             }
             let path = scoped_path(root, target, false);
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(s.chmod.unwrap_or(meta.mode))).map_err(ioerr(&path))?;
+            std::fs::set_permissions(
+                &path,
+                std::fs::Permissions::from_mode(s.chmod.unwrap_or(meta.mode)),
+            )
+            .map_err(ioerr(&path))?;
             lchown(&path, owner)?;
             set_mtime(&path, meta.mtime, meta.mtime_nsec, true)
         }
@@ -412,7 +544,8 @@ fn write_file(
 fn make_dir(root: &Path, target: &str, s: &CopySettings) -> Result<(), CopyError> {
     let path = scoped_path(root, target, false);
     std::fs::create_dir(&path).map_err(ioerr(&path))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(ioerr(&path))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(ioerr(&path))?;
     lchown(&path, s.owner.unwrap_or((0, 0)))?;
     set_mtime(&path, s.now, 0, true)
 }
@@ -486,7 +619,8 @@ fn decompress(r: Box<dyn Read>, c: Compression) -> io::Result<Box<dyn Read>> {
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
         Compression::Xz => {
             let mut out = Vec::new();
-            lzma_rs::xz_decompress(&mut r, &mut out).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            lzma_rs::xz_decompress(&mut r, &mut out)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
             Box::new(io::Cursor::new(out))
         }
     })
@@ -500,16 +634,37 @@ fn archive_kind(src: &dyn SourceFs, rel: &str) -> Option<Compression> {
     let mut r = decompress(src.open(rel).ok()?, comp).ok()?;
     let mut block = [0u8; 512];
     r.read_exact(&mut block).ok()?;
-    let stored = std::str::from_utf8(&block[148..156]).ok()?.trim_matches(|c: char| c == '\0' || c == ' ');
+    let stored = std::str::from_utf8(&block[148..156])
+        .ok()?
+        .trim_matches(|c: char| c == '\0' || c == ' ');
     let stored = u32::from_str_radix(stored, 8).ok()?;
-    let sum: u32 = block.iter().enumerate().map(|(i, b)| if (148..156).contains(&i) { 32 } else { u32::from(*b) }).sum();
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(*b)
+            }
+        })
+        .sum();
     (sum == stored).then_some(comp)
 }
 
 /// Extract a tar into `dir` (in-image path) inside `root`: entry paths are cleaned and kept
 /// under `dir`, links resolve inside the root, ownership and modes are kept.
-fn unpack(r: Box<dyn Read>, comp: Compression, root: &Path, dir: &str, name: &str) -> Result<(), CopyError> {
-    let err = |m: String| CopyError::Archive { path: name.to_string(), message: m };
+fn unpack(
+    r: Box<dyn Read>,
+    comp: Compression,
+    root: &Path,
+    dir: &str,
+    name: &str,
+) -> Result<(), CopyError> {
+    let err = |m: String| CopyError::Archive {
+        path: name.to_string(),
+        message: m,
+    };
     let mut ar = tar::Archive::new(decompress(r, comp).map_err(|e| err(e.to_string()))?);
     let mut dirs: Vec<(PathBuf, i64)> = Vec::new();
     for entry in ar.entries().map_err(|e| err(e.to_string()))? {
@@ -524,25 +679,44 @@ fn unpack(r: Box<dyn Read>, comp: Compression, root: &Path, dir: &str, name: &st
         let mode = h.mode().unwrap_or(0o644) & 0o7777;
         let owner = (h.uid().unwrap_or(0) as u32, h.gid().unwrap_or(0) as u32);
         let mtime = h.mtime().unwrap_or(0) as i64;
-        let s = CopySettings { owner: Some((0, 0)), chmod: None, now: mtime };
+        let s = CopySettings {
+            owner: Some((0, 0)),
+            chmod: None,
+            now: mtime,
+        };
         let kind = h.entry_type();
         if kind.is_dir() {
             ensure_dir(root, &target, &s)?;
             let path = scoped_path(root, &target, true);
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(ioerr(&path))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(ioerr(&path))?;
             lchown(&path, owner)?;
             dirs.push((path, mtime));
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             write_file(root, &target, &mut entry, mode, owner, mtime, 0, &s)?;
         } else if kind.is_symlink() {
-            let link = entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default();
+            let link = entry
+                .link_name_bytes()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .unwrap_or_default();
             let path = prepare_target(root, &target, &s)?;
             symlink(&link, &path).map_err(ioerr(&path))?;
             lchown(&path, owner)?;
             set_mtime(&path, mtime, 0, false)?;
         } else if kind.is_hard_link() {
-            let link = entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default();
-            let from = scoped_path(root, &format!("{}{}", dir.trim_end_matches('/'), gomatch::clean(&format!("/{link}"))), false);
+            let link = entry
+                .link_name_bytes()
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .unwrap_or_default();
+            let from = scoped_path(
+                root,
+                &format!(
+                    "{}{}",
+                    dir.trim_end_matches('/'),
+                    gomatch::clean(&format!("/{link}"))
+                ),
+                false,
+            );
             let path = prepare_target(root, &target, &s)?;
             std::fs::hard_link(&from, &path).map_err(ioerr(&path))?;
         } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
@@ -558,8 +732,13 @@ fn unpack(r: Box<dyn Read>, comp: Compression, root: &Path, dir: &str, name: &st
                 u64::from(h.device_major().ok().flatten().unwrap_or(0)),
                 u64::from(h.device_minor().ok().flatten().unwrap_or(0)),
             );
-            nix::sys::stat::mknod(&path, t, nix::sys::stat::Mode::from_bits_truncate(mode), dev)
-                .map_err(|e| ioerr(&path)(io::Error::from(e)))?;
+            nix::sys::stat::mknod(
+                &path,
+                t,
+                nix::sys::stat::Mode::from_bits_truncate(mode),
+                dev,
+            )
+            .map_err(|e| ioerr(&path)(io::Error::from(e)))?;
             lchown(&path, owner)?;
         }
     }
@@ -571,13 +750,19 @@ fn unpack(r: Box<dyn Read>, comp: Compression, root: &Path, dir: &str, name: &st
 
 /// ADD <url>: download (a clear error when unreachable), verify `--checksum`, write as 0600.
 fn add_url(op: &CopyOp, url: &str, root: &Path, s: &CopySettings) -> Result<(), CopyError> {
-    let fetch_err = |m: String| CopyError::Fetch { url: url.to_string(), message: m };
+    let fetch_err = |m: String| CopyError::Fetch {
+        url: url.to_string(),
+        message: m,
+    };
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(300)))
         .timeout_connect(Some(std::time::Duration::from_secs(15)))
         .build()
         .into();
-    let resp = agent.get(url).call().map_err(|e| fetch_err(e.to_string()))?;
+    let resp = agent
+        .get(url)
+        .call()
+        .map_err(|e| fetch_err(e.to_string()))?;
     let mtime = resp
         .headers()
         .get("last-modified")
@@ -586,20 +771,40 @@ fn add_url(op: &CopyOp, url: &str, root: &Path, s: &CopySettings) -> Result<(), 
         .map(|t| t.timestamp())
         .unwrap_or(s.now);
     let mut body = Vec::new();
-    resp.into_body().into_reader().read_to_end(&mut body).map_err(|e| fetch_err(e.to_string()))?;
+    resp.into_body()
+        .into_reader()
+        .read_to_end(&mut body)
+        .map_err(|e| fetch_err(e.to_string()))?;
     if !op.checksum.is_empty() {
         use sha2::Digest;
         let got = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body)));
         if got != op.checksum {
-            return Err(CopyError::Checksum { url: url.to_string(), expected: op.checksum.clone(), got });
+            return Err(CopyError::Checksum {
+                url: url.to_string(),
+                expected: op.checksum.clone(),
+                got,
+            });
         }
     }
     let path_part = url.split(['?', '#']).next().unwrap_or(url);
     let after_host = path_part.splitn(4, '/').nth(3).unwrap_or("");
-    let base = after_host.rsplit('/').next().filter(|b| !b.is_empty() && *b != ".").unwrap_or("__unnamed__");
+    let base = after_host
+        .rsplit('/')
+        .next()
+        .filter(|b| !b.is_empty() && *b != ".")
+        .unwrap_or("__unnamed__");
     let target = file_target(root, &op.dest, base);
     let mode = s.chmod.unwrap_or(0o600);
-    write_file(root, &target, &mut body.as_slice(), mode, s.owner.unwrap_or((0, 0)), mtime, 0, s)
+    write_file(
+        root,
+        &target,
+        &mut body.as_slice(),
+        mode,
+        s.owner.unwrap_or((0, 0)),
+        mtime,
+        0,
+        s,
+    )
 }
 
 /// Write `data` as a regular file (used by tests and heredoc scripts).

@@ -134,7 +134,12 @@ impl Pattern {
         } else {
             None
         };
-        Ok(Self { cleaned, exclusion, kind, regex })
+        Ok(Self {
+            cleaned,
+            exclusion,
+            kind,
+            regex,
+        })
     }
 
     fn matches(&self, path: &str) -> bool {
@@ -215,7 +220,11 @@ impl PatternMatcher {
     /// `file` or one of its parent directories is excluded and not re-included.
     pub fn matches_or_parent_matches(&self, file: &str) -> bool {
         let parent = parent_of(file);
-        let dirs: Vec<&str> = if parent == "." { Vec::new() } else { parent.split('/').collect() };
+        let dirs: Vec<&str> = if parent == "." {
+            Vec::new()
+        } else {
+            parent.split('/').collect()
+        };
         let mut matched = false;
         for p in &self.patterns {
             if p.exclusion != matched {
@@ -238,9 +247,15 @@ impl PatternMatcher {
     }
 
     /// The walker's variant: results of the parent directory are reused.
-    pub fn matches_using_parent_results(&self, file: &str, parent: &MatchInfo) -> (bool, MatchInfo) {
+    pub fn matches_using_parent_results(
+        &self,
+        file: &str,
+        parent: &MatchInfo,
+    ) -> (bool, MatchInfo) {
         let mut matched = false;
-        let mut info = MatchInfo { parent_matched: vec![false; self.patterns.len()] };
+        let mut info = MatchInfo {
+            parent_matched: vec![false; self.patterns.len()],
+        };
         for (i, p) in self.patterns.iter().enumerate() {
             let mut m = parent.parent_matched.get(i).copied().unwrap_or(false);
             if !m {
@@ -351,17 +366,40 @@ mod tests {
         ("a(b)c/def", "a(b)c/def", Exact),
         ("a(b)c/def", "a(b)c/xyz", Fail),
         ("a.|)$(}+{bc", "a.|)$(}+{bc", Exact),
-        ("dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", Exact),
-        ("dist/*.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", Exact),
+        (
+            "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+            "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+            Exact,
+        ),
+        (
+            "dist/*.whl",
+            "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+            Exact,
+        ),
         ("a\\\\", "a\\", Exact),
         ("a\\*b", "a*b", Exact),
     ];
 
     const MULTI: &[(&[&str], &str, T)] = &[
         (&["**", "!util/docker/web"], "util/docker/web/foo", Fail),
-        (&["**", "!util/docker/web", "util/docker/web/foo"], "util/docker/web/foo", Exact),
-        (&["**", "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", Fail),
-        (&["**", "!dist/*.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", Fail),
+        (
+            &["**", "!util/docker/web", "util/docker/web/foo"],
+            "util/docker/web/foo",
+            Exact,
+        ),
+        (
+            &[
+                "**",
+                "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+            ],
+            "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+            Fail,
+        ),
+        (
+            &["**", "!dist/*.whl"],
+            "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+            Fail,
+        ),
     ];
 
     fn with_parents(pm: &PatternMatcher, text: &str) -> bool {
@@ -370,7 +408,9 @@ mod tests {
         if parent != "." {
             let dirs: Vec<&str> = parent.split('/').collect();
             for i in 0..dirs.len() {
-                info = pm.matches_using_parent_results(&dirs[..=i].join("/"), &info).1;
+                info = pm
+                    .matches_using_parent_results(&dirs[..=i].join("/"), &info)
+                    .1;
             }
         }
         pm.matches_using_parent_results(text, &info).0
@@ -380,21 +420,46 @@ mod tests {
     fn patternmatcher_test_matches_table() {
         for &(p, text, want) in CASES {
             let pm = PatternMatcher::new(&[p]).unwrap();
-            assert_eq!(pm.matches_exact(text), want == Exact, "exact {p:?} {text:?}");
-            assert_eq!(pm.matches_or_parent_matches(text), want != Fail, "parent {p:?} {text:?}");
-            assert_eq!(with_parents(&pm, text), want != Fail, "parent results {p:?} {text:?}");
-            assert_eq!(pm.matches_using_parent_results(text, &MatchInfo::default()).0, want != Fail, "no ctx {p:?} {text:?}");
+            assert_eq!(
+                pm.matches_exact(text),
+                want == Exact,
+                "exact {p:?} {text:?}"
+            );
+            assert_eq!(
+                pm.matches_or_parent_matches(text),
+                want != Fail,
+                "parent {p:?} {text:?}"
+            );
+            assert_eq!(
+                with_parents(&pm, text),
+                want != Fail,
+                "parent results {p:?} {text:?}"
+            );
+            assert_eq!(
+                pm.matches_using_parent_results(text, &MatchInfo::default())
+                    .0,
+                want != Fail,
+                "no ctx {p:?} {text:?}"
+            );
         }
         for &(ps, text, want) in MULTI {
             let pm = PatternMatcher::new(ps).unwrap();
-            assert_eq!(pm.matches_or_parent_matches(text), want != Fail, "{ps:?} {text:?}");
+            assert_eq!(
+                pm.matches_or_parent_matches(text),
+                want != Fail,
+                "{ps:?} {text:?}"
+            );
             assert_eq!(with_parents(&pm, text), want != Fail, "{ps:?} {text:?}");
         }
     }
 
     #[test]
     fn patternmatcher_simple_cases() {
-        let m = |f: &str, ps: &[&str]| PatternMatcher::new(ps).unwrap().matches_or_parent_matches(f);
+        let m = |f: &str, ps: &[&str]| {
+            PatternMatcher::new(ps)
+                .unwrap()
+                .matches_or_parent_matches(f)
+        };
         assert!(m("fileutils.go", &["*"]));
         assert!(m("fileutils.go", &["*.go"]));
         assert!(m("fileutils.go", &["!fileutils.go", "*.go"]));
@@ -403,10 +468,23 @@ mod tests {
         assert!(!m("docs/README.md", &["docs/*", "!docs/README.md"]));
         assert!(!m("fileutils.go", &["*.go", "!fileutils.go"]));
         assert!(!m("/any/path/there", &[]));
-        assert_eq!(PatternMatcher::new(&["!"]).unwrap_err(), PatternError::LoneBang);
+        assert_eq!(
+            PatternMatcher::new(&["!"]).unwrap_err(),
+            PatternError::LoneBang
+        );
         assert!(PatternMatcher::new(&["["]).is_err());
-        assert!(PatternMatcher::new(&["  !docs/README.md"]).unwrap().exclusions());
-        assert_eq!(PatternMatcher::new(&["docs", "config", ""]).unwrap().patterns().len(), 2);
+        assert!(
+            PatternMatcher::new(&["  !docs/README.md"])
+                .unwrap()
+                .exclusions()
+        );
+        assert_eq!(
+            PatternMatcher::new(&["docs", "config", ""])
+                .unwrap()
+                .patterns()
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -414,8 +492,19 @@ mod tests {
         let text = "test1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n!\n! ";
         assert_eq!(
             read_patterns(text),
-            vec!["test1", "test2", "a/file/here", "lastfile", "!inverted/abs/path", "!", "!"]
+            vec![
+                "test1",
+                "test2",
+                "a/file/here",
+                "lastfile",
+                "!inverted/abs/path",
+                "!",
+                "!"
+            ]
         );
-        assert_eq!(read_patterns("./foo/\n  # not a comment\n"), vec!["foo", "# not a comment"]);
+        assert_eq!(
+            read_patterns("./foo/\n  # not a comment\n"),
+            vec!["foo", "# not a comment"]
+        );
     }
 }

@@ -15,7 +15,9 @@ use super::config::{History, ImageConfig};
 use super::context::BuildContext;
 use super::copy::{self, ContextFs, CopySettings, DirFs, SourceFs};
 use super::layer::{self, OverlayMount};
-use super::plan::{Base, CopyFrom, CopyOp, ImageResolver, Op, Plan, ResolvedImage, RunOp, StagePlan, is_url};
+use super::plan::{
+    Base, CopyFrom, CopyOp, ImageResolver, Op, Plan, ResolvedImage, RunOp, StagePlan, is_url,
+};
 
 /// A layer the store holds: its unpacked directory and diff_id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -61,7 +63,10 @@ pub enum ExecError {
 }
 
 fn ioerr(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
-    move |source| ExecError::Io { path: path.to_path_buf(), source }
+    move |source| ExecError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// What the builder needs from the runtime and the image store.
@@ -90,20 +95,46 @@ impl BuildCache {
         l.dir.is_dir().then_some(l)
     }
     pub fn put(&self, key: &str, layer: &LayerRef) -> Result<(), ExecError> {
-        fs_err::create_dir_all(&self.dir).map_err(|e| ExecError::Io { path: self.dir.clone(), source: e })?;
+        fs_err::create_dir_all(&self.dir).map_err(|e| ExecError::Io {
+            path: self.dir.clone(),
+            source: e,
+        })?;
         let tmp = self.dir.join(format!(".{key}.tmp"));
-        fs_err::write(&tmp, serde_json::to_vec(layer).unwrap_or_default()).map_err(|e| ExecError::Io { path: tmp.clone(), source: e })?;
+        fs_err::write(&tmp, serde_json::to_vec(layer).unwrap_or_default()).map_err(|e| {
+            ExecError::Io {
+                path: tmp.clone(),
+                source: e,
+            }
+        })?;
         let dst = self.dir.join(format!("{key}.json"));
-        fs_err::rename(&tmp, &dst).map_err(|e| ExecError::Io { path: dst, source: e })
+        fs_err::rename(&tmp, &dst).map_err(|e| ExecError::Io {
+            path: dst,
+            source: e,
+        })
     }
 }
 
 /// Progress events (the CLI draws them; `--progress=plain` prints them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    StepStarted { stage: String, index: usize, total: usize, name: String },
-    StepCached { stage: String, index: usize, total: usize, name: String },
-    StepDone { stage: String, index: usize, name: String, millis: u128 },
+    StepStarted {
+        stage: String,
+        index: usize,
+        total: usize,
+        name: String,
+    },
+    StepCached {
+        stage: String,
+        index: usize,
+        total: usize,
+        name: String,
+    },
+    StepDone {
+        stage: String,
+        index: usize,
+        name: String,
+        millis: u128,
+    },
 }
 
 pub trait Reporter: Sync {
@@ -158,23 +189,48 @@ pub fn execute(
                     s.spawn(move || {
                         let done = results.lock().map(|r| r.clone()).unwrap_or_default();
                         let st = &plan.stages[&i];
-                        build_stage(st, &done, context, exec, cache, &work.join(format!("stage-{i}")), opts, reporter)
-                            .map(|r| (i, r))
+                        build_stage(
+                            st,
+                            &done,
+                            context,
+                            exec,
+                            cache,
+                            &work.join(format!("stage-{i}")),
+                            opts,
+                            reporter,
+                        )
+                        .map(|r| (i, r))
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ExecError::Failed("build thread panicked".into())))).collect()
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(ExecError::Failed("build thread panicked".into())))
+                })
+                .collect()
         });
         for o in outcome {
             let (i, r) = o?;
-            results.lock().map_err(|_| ExecError::Failed("lock poisoned".into()))?.insert(i, r);
+            results
+                .lock()
+                .map_err(|_| ExecError::Failed("lock poisoned".into()))?
+                .insert(i, r);
         }
     }
-    results.into_inner().map_err(|_| ExecError::Failed("lock poisoned".into()))
+    results
+        .into_inner()
+        .map_err(|_| ExecError::Failed("lock poisoned".into()))
 }
 
 fn now_secs(opts: &ExecOptions) -> i64 {
-    opts.now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))
+    opts.now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    })
 }
 
 fn key_of(parts: &[&str]) -> String {
@@ -187,8 +243,14 @@ fn key_of(parts: &[&str]) -> String {
 }
 
 /// The digest of everything a step reads beyond its parent.
-pub fn inputs_digest(op: &Op, context: &BuildContext, done: &BTreeMap<usize, StageResult>) -> Result<String, ExecError> {
-    let Op::Copy(c) = op else { return Ok(String::new()) };
+pub fn inputs_digest(
+    op: &Op,
+    context: &BuildContext,
+    done: &BTreeMap<usize, StageResult>,
+) -> Result<String, ExecError> {
+    let Op::Copy(c) = op else {
+        return Ok(String::new());
+    };
     let mut parts = Vec::new();
     match &c.from {
         CopyFrom::Context => {
@@ -199,17 +261,26 @@ pub fn inputs_digest(op: &Op, context: &BuildContext, done: &BTreeMap<usize, Sta
                     continue;
                 }
                 let rel = s.trim_start_matches('/');
-                let matches = if super::gomatch::has_meta(rel) { expand(&fs, rel) } else { vec![rel.to_string()] };
+                let matches = if super::gomatch::has_meta(rel) {
+                    expand(&fs, rel)
+                } else {
+                    vec![rel.to_string()]
+                };
                 for m in matches {
                     let resolved = fs.resolve(&m, true).unwrap_or_default();
                     parts.push(format!("{m} {}", context.tree_digest(&resolved)?));
                 }
             }
         }
-        CopyFrom::Stage(j) => parts.push(format!("stage {}", done.get(j).map(|r| r.key.as_str()).unwrap_or(""))),
+        CopyFrom::Stage(j) => parts.push(format!(
+            "stage {}",
+            done.get(j).map(|r| r.key.as_str()).unwrap_or("")
+        )),
         CopyFrom::Image { digest, .. } => parts.push(format!("image {digest}")),
     }
-    Ok(key_of(&parts.iter().map(String::as_str).collect::<Vec<_>>()))
+    Ok(key_of(
+        &parts.iter().map(String::as_str).collect::<Vec<_>>(),
+    ))
 }
 
 fn expand(fs: &dyn SourceFs, pattern: &str) -> Vec<String> {
@@ -220,7 +291,11 @@ fn expand(fs: &dyn SourceFs, pattern: &str) -> Vec<String> {
             let dir = fs.resolve(base, true).unwrap_or_default();
             for name in fs.read_dir(&dir) {
                 if super::gomatch::matches(comp, &name).unwrap_or(false) {
-                    next.push(if base.is_empty() { name } else { format!("{base}/{name}") });
+                    next.push(if base.is_empty() {
+                        name
+                    } else {
+                        format!("{base}/{name}")
+                    });
                 }
             }
         }
@@ -243,11 +318,15 @@ fn build_stage(
     let (mut key, mut layers, base_image) = match &st.base {
         Base::Scratch => ("scratch".to_string(), Vec::new(), None),
         Base::Image { reference, digest } => {
-            let r = exec.resolve(reference, &st.platform).map_err(ExecError::Failed)?;
+            let r = exec
+                .resolve(reference, &st.platform)
+                .map_err(ExecError::Failed)?;
             (format!("image {digest}"), exec.image_layers(&r)?, Some(r))
         }
         Base::Stage(j) => {
-            let r = done.get(j).ok_or_else(|| ExecError::Failed(format!("stage #{j} was not built")))?;
+            let r = done
+                .get(j)
+                .ok_or_else(|| ExecError::Failed(format!("stage #{j} was not built")))?;
             (r.key.clone(), r.layers.clone(), None)
         }
     };
@@ -260,27 +339,43 @@ fn build_stage(
     let mut cached = 0;
     let mut executed = 0;
     let mut step_layers: BTreeMap<usize, LayerRef> = BTreeMap::new();
-    fs_err::create_dir_all(work).map_err(|e| ExecError::Io { path: work.to_path_buf(), source: e })?;
+    fs_err::create_dir_all(work).map_err(|e| ExecError::Io {
+        path: work.to_path_buf(),
+        source: e,
+    })?;
     for (n, step) in st.steps.iter().enumerate() {
         let inputs = inputs_digest(&step.op, context, done)?;
         key = key_of(&[&key, &step.op.describe(), &inputs]);
-        if !opts.no_cache {
-            if let Some(l) = cache.get(&key) {
-                reporter.event(Event::StepCached { stage: stage_name.clone(), index: n + 1, total, name: step.name.clone() });
-                layers.push(l.clone());
-                step_layers.insert(step.history_index, l);
-                cached += 1;
-                continue;
-            }
+        if !opts.no_cache
+            && let Some(l) = cache.get(&key)
+        {
+            reporter.event(Event::StepCached {
+                stage: stage_name.clone(),
+                index: n + 1,
+                total,
+                name: step.name.clone(),
+            });
+            layers.push(l.clone());
+            step_layers.insert(step.history_index, l);
+            cached += 1;
+            continue;
         }
-        reporter.event(Event::StepStarted { stage: stage_name.clone(), index: n + 1, total, name: step.name.clone() });
+        reporter.event(Event::StepStarted {
+            stage: stage_name.clone(),
+            index: n + 1,
+            total,
+            name: step.name.clone(),
+        });
         let t0 = std::time::Instant::now();
         let dir = work.join(format!("step-{n}"));
         let _ = std::fs::remove_dir_all(&dir);
         let upper = dir.join("upper");
         let wdir = dir.join("work");
         for d in [&upper, &wdir] {
-            fs_err::create_dir_all(d).map_err(|e| ExecError::Io { path: d.to_path_buf(), source: e })?;
+            fs_err::create_dir_all(d).map_err(|e| ExecError::Io {
+                path: d.to_path_buf(),
+                source: e,
+            })?;
         }
         let lower: Vec<PathBuf> = layers.iter().rev().map(|l| l.dir.clone()).collect();
         match &step.op {
@@ -289,26 +384,52 @@ fn build_stage(
                     None
                 } else {
                     let p = dir.join("pipes");
-                    fs_err::create_dir_all(&p).map_err(|e| ExecError::Io { path: p.clone(), source: e })?;
+                    fs_err::create_dir_all(&p).map_err(|e| ExecError::Io {
+                        path: p.clone(),
+                        source: e,
+                    })?;
                     for (name, data) in &r.inline_files {
-                        copy::write_bytes(&p.join(name), data.as_bytes(), 0o755).map_err(ioerr(&p))?;
+                        copy::write_bytes(&p.join(name), data.as_bytes(), 0o755)
+                            .map_err(ioerr(&p))?;
                     }
                     Some(p)
                 };
-                let req = RunRequest { lower, upper: upper.clone(), work: wdir.clone(), op: r.clone(), pipes, mount_sources: Vec::new() };
-                let mut log = ReporterWriter { reporter, stage: &stage_name, buf: Vec::new() };
+                let req = RunRequest {
+                    lower,
+                    upper: upper.clone(),
+                    work: wdir.clone(),
+                    op: r.clone(),
+                    pipes,
+                    mount_sources: Vec::new(),
+                };
+                let mut log = ReporterWriter {
+                    reporter,
+                    stage: &stage_name,
+                    buf: Vec::new(),
+                };
                 exec.run(&req, &mut log)?;
                 log.flush_rest();
             }
             Op::Copy(c) => copy_step(c, &lower, &upper, &wdir, &dir, context, done, exec, st, now)?,
             Op::Mkdir { path, user } => with_merged(&lower, &upper, &wdir, &dir, |root| {
                 let owner = user_ids(root, user)?;
-                copy::ensure_dir(root, path, &CopySettings { owner, chmod: None, now })?;
+                copy::ensure_dir(
+                    root,
+                    path,
+                    &CopySettings {
+                        owner,
+                        chmod: None,
+                        now,
+                    },
+                )?;
                 Ok(())
             })?,
         }
         let tar_path = dir.join("layer.tar");
-        let f = fs_err::File::create(&tar_path).map_err(|e| ExecError::Io { path: tar_path.clone(), source: e })?;
+        let f = fs_err::File::create(&tar_path).map_err(|e| ExecError::Io {
+            path: tar_path.clone(),
+            source: e,
+        })?;
         let (_, diff_id, _) = layer::dir_to_tar(&upper, f)?;
         let l = exec.commit_layer(&upper, &tar_path, &diff_id)?;
         cache.put(&key, &l)?;
@@ -316,11 +437,21 @@ fn build_stage(
         layers.push(l.clone());
         step_layers.insert(step.history_index, l);
         executed += 1;
-        reporter.event(Event::StepDone { stage: stage_name.clone(), index: n + 1, name: step.name.clone(), millis: t0.elapsed().as_millis() });
+        reporter.event(Event::StepDone {
+            stage: stage_name.clone(),
+            index: n + 1,
+            name: step.name.clone(),
+            millis: t0.elapsed().as_millis(),
+        });
     }
     // History timestamps and rootfs as the exporter writes them.
-    let created = chrono::DateTime::from_timestamp(now, 0).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    for h in image.history.iter_mut().filter(|h: &&mut History| h.created.is_none()) {
+    let created = chrono::DateTime::from_timestamp(now, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    for h in image
+        .history
+        .iter_mut()
+        .filter(|h: &&mut History| h.created.is_none())
+    {
         h.created = created.clone();
     }
     image.created = created;
@@ -328,7 +459,13 @@ fn build_stage(
     for (_, l) in step_layers {
         image.rootfs.diff_ids.push(l.diff_id);
     }
-    Ok(StageResult { key, layers, image, cached, executed })
+    Ok(StageResult {
+        key,
+        layers,
+        image,
+        cached,
+        executed,
+    })
 }
 
 struct ReporterWriter<'a> {
@@ -371,9 +508,16 @@ fn with_merged<T>(
     let merged = dir.join("merged");
     let empty = dir.join("empty");
     for d in [&merged, &empty] {
-        fs_err::create_dir_all(d).map_err(|e| ExecError::Io { path: d.to_path_buf(), source: e })?;
+        fs_err::create_dir_all(d).map_err(|e| ExecError::Io {
+            path: d.to_path_buf(),
+            source: e,
+        })?;
     }
-    let lower = if lower.is_empty() { vec![empty] } else { lower.to_vec() };
+    let lower = if lower.is_empty() {
+        vec![empty]
+    } else {
+        lower.to_vec()
+    };
     let m = OverlayMount::mount(&lower, upper, work, &merged)?;
     let r = f(m.path());
     m.unmount()?;
@@ -381,14 +525,25 @@ fn with_merged<T>(
 }
 
 /// A read-only view of a stage's or image's layers.
-fn with_readonly<T>(layers: &[LayerRef], dir: &Path, f: impl FnOnce(&Path) -> Result<T, ExecError>) -> Result<T, ExecError> {
+fn with_readonly<T>(
+    layers: &[LayerRef],
+    dir: &Path,
+    f: impl FnOnce(&Path) -> Result<T, ExecError>,
+) -> Result<T, ExecError> {
     let target = dir.join("from");
-    fs_err::create_dir_all(&target).map_err(|e| ExecError::Io { path: target.clone(), source: e })?;
+    fs_err::create_dir_all(&target).map_err(|e| ExecError::Io {
+        path: target.clone(),
+        source: e,
+    })?;
     match layers.len() {
         0 => f(&target),
         1 => f(&layers[0].dir),
         _ => {
-            let lowers: Vec<String> = layers.iter().rev().map(|l| l.dir.display().to_string()).collect();
+            let lowers: Vec<String> = layers
+                .iter()
+                .rev()
+                .map(|l| l.dir.display().to_string())
+                .collect();
             nix::mount::mount(
                 Some("overlay"),
                 &target,
@@ -396,7 +551,12 @@ fn with_readonly<T>(layers: &[LayerRef], dir: &Path, f: impl FnOnce(&Path) -> Re
                 nix::mount::MsFlags::MS_RDONLY,
                 Some(format!("lowerdir={}", lowers.join(":")).as_str()),
             )
-            .map_err(|e| ExecError::Failed(format!("cannot mount source layers at `{}`: {e}", target.display())))?;
+            .map_err(|e| {
+                ExecError::Failed(format!(
+                    "cannot mount source layers at `{}`: {e}",
+                    target.display()
+                ))
+            })?;
             let r = f(&target);
             let _ = nix::mount::umount2(&target, nix::mount::MntFlags::MNT_DETACH);
             r
@@ -423,17 +583,24 @@ fn copy_step(
             copy::apply(c, src, upper, now)?;
             Ok(())
         } else {
-            with_merged(lower, upper, work, dir, |root| Ok(copy::apply(c, src, root, now)?))
+            with_merged(lower, upper, work, dir, |root| {
+                Ok(copy::apply(c, src, root, now)?)
+            })
         }
     };
     match &c.from {
         CopyFrom::Context => run_copy(&ContextFs(context)),
         CopyFrom::Stage(j) => {
-            let layers = &done.get(j).ok_or_else(|| ExecError::Failed(format!("stage #{j} was not built")))?.layers;
+            let layers = &done
+                .get(j)
+                .ok_or_else(|| ExecError::Failed(format!("stage #{j} was not built")))?
+                .layers;
             with_readonly(layers, dir, |p| run_copy(&DirFs(p.to_path_buf())))
         }
         CopyFrom::Image { reference, .. } => {
-            let r = exec.resolve(reference, &st.platform).map_err(ExecError::Failed)?;
+            let r = exec
+                .resolve(reference, &st.platform)
+                .map_err(ExecError::Failed)?;
             let layers = exec.image_layers(&r)?;
             with_readonly(&layers, dir, |p| run_copy(&DirFs(p.to_path_buf())))
         }
@@ -447,13 +614,15 @@ fn user_ids(root: &Path, user: &str) -> Result<Option<(u32, u32)>, ExecError> {
     }
     // USER without a group uses the user's primary group, unlike --chown.
     if !user.contains(':') && user.parse::<u32>().is_err() {
-        let text = std::fs::read_to_string(copy::scoped_path(root, "/etc/passwd", true)).unwrap_or_default();
+        let text = std::fs::read_to_string(copy::scoped_path(root, "/etc/passwd", true))
+            .unwrap_or_default();
         for l in text.lines() {
             let f: Vec<&str> = l.split(':').collect();
-            if f.len() > 3 && f[0] == user {
-                if let (Ok(u), Ok(g)) = (f[2].parse(), f[3].parse()) {
-                    return Ok(Some((u, g)));
-                }
+            if f.len() > 3
+                && f[0] == user
+                && let (Ok(u), Ok(g)) = (f[2].parse(), f[3].parse())
+            {
+                return Ok(Some((u, g)));
             }
         }
     }

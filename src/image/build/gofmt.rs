@@ -14,7 +14,10 @@ pub fn quote(s: &str) -> String {
 
 /// Go's `%q` of an int: `strconv.QuoteRune`.
 pub fn quote_rune(r: i64) -> String {
-    let c = u32::try_from(r).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
+    let c = u32::try_from(r)
+        .ok()
+        .and_then(char::from_u32)
+        .unwrap_or('\u{fffd}');
     let mut out = String::from("'");
     escape_into(&mut out, c, '\'');
     out.push('\'');
@@ -45,7 +48,8 @@ fn escape_into(out: &mut String, c: char, q: char) {
 /// An approximation of Go's `unicode.IsPrint` good enough for history strings: printable
 /// unless a control or format character, or a non-space separator.
 fn is_go_printable(c: char) -> bool {
-    !(c.is_control() || matches!(c as u32, 0x80..=0x9f | 0xad | 0x2028 | 0x2029 | 0x200b..=0x200f | 0xfeff))
+    !(c.is_control()
+        || matches!(c as u32, 0x80..=0x9f | 0xad | 0x2028 | 0x2029 | 0x200b..=0x200f | 0xfeff))
         && (c == ' ' || !c.is_whitespace())
 }
 
@@ -105,7 +109,7 @@ fn frac(v: u64, div: u64) -> String {
         return int.to_string();
     }
     let mut digits = div.to_string().len() - 1;
-    while f % 10 == 0 {
+    while f.is_multiple_of(10) {
         f /= 10;
         digits -= 1;
     }
@@ -128,14 +132,18 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     }
     let mut total: f64 = 0.0;
     while !s.is_empty() {
-        let num_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let num_end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let num = &s[..num_end];
         if num.is_empty() || num == "." {
             return Err(err());
         }
         let v: f64 = num.parse().map_err(|_| err())?;
         s = &s[num_end..];
-        let unit_end = s.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(s.len());
+        let unit_end = s
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(s.len());
         let unit = &s[..unit_end];
         s = &s[unit_end..];
         let mult = match unit {
@@ -146,7 +154,13 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
             "m" => 60e9,
             "h" => 3600e9,
             "" => return Err(format!("time: missing unit in duration {}", quote(orig))),
-            u => return Err(format!("time: unknown unit {} in duration {}", quote(u), quote(orig))),
+            u => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    quote(u),
+                    quote(orig)
+                ));
+            }
         };
         total += v * mult;
     }

@@ -14,7 +14,11 @@ fn decode(s: &[u8]) -> (char, usize) {
         Some(b) if *b >= 0xc0 => 2,
         _ => 1,
     };
-    match s.get(..n).and_then(|b| std::str::from_utf8(b).ok()).and_then(|t| t.chars().next()) {
+    match s
+        .get(..n)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|t| t.chars().next())
+    {
         Some(c) => (c, n),
         None => ('\u{fffd}', 1),
     }
@@ -78,10 +82,8 @@ fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut i = 0;
     while i < pattern.len() {
         match pattern[i] {
-            b'\\' => {
-                if i + 1 < pattern.len() {
-                    i += 1;
-                }
+            b'\\' if i + 1 < pattern.len() => {
+                i += 1;
             }
             b'[' => inrange = true,
             b']' => inrange = false,
@@ -173,7 +175,11 @@ fn match_chunk<'a>(mut chunk: &[u8], mut s: &'a [u8]) -> (&'a [u8], bool, Option
             }
         }
     }
-    if failed { (b"", false, None) } else { (s, true, None) }
+    if failed {
+        (b"", false, None)
+    } else {
+        (s, true, None)
+    }
 }
 
 fn get_esc(chunk: &[u8]) -> Result<(char, &[u8]), BadPattern> {
@@ -297,7 +303,14 @@ mod tests {
 
     #[test]
     fn clean_like_go() {
-        for (a, b) in [("", "."), ("./a/", "a"), ("a//b/./c/..", "a/b"), ("/../a", "/a"), ("../a", "../a"), ("/", "/")] {
+        for (a, b) in [
+            ("", "."),
+            ("./a/", "a"),
+            ("a//b/./c/..", "a/b"),
+            ("/../a", "/a"),
+            ("../a", "../a"),
+            ("/", "/"),
+        ] {
             assert_eq!(clean(a), b);
         }
     }

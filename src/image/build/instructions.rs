@@ -87,11 +87,22 @@ pub enum Kind {
     Env(Vec<KeyValue>),
     Maintainer(String),
     Label(Vec<KeyValue>),
-    Add { sd: SourcesAndDest, flags: CopyFlags },
-    Copy { sd: SourcesAndDest, flags: CopyFlags },
+    Add {
+        sd: SourcesAndDest,
+        flags: CopyFlags,
+    },
+    Copy {
+        sd: SourcesAndDest,
+        flags: CopyFlags,
+    },
     Onbuild(String),
     Workdir(String),
-    Run { cmd: CmdLine, mounts: Vec<String>, network: String, security: String },
+    Run {
+        cmd: CmdLine,
+        mounts: Vec<String>,
+        network: String,
+        security: String,
+    },
     Cmd(CmdLine),
     Entrypoint(CmdLine),
     Healthcheck(Health),
@@ -136,8 +147,24 @@ pub struct Dockerfile {
 }
 
 const INSTRUCTIONS: [&str; 18] = [
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER",
-    "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
 ];
 
 /// BuildKit's BFlags: `--name=value`, booleans without a value.
@@ -156,7 +183,11 @@ enum FlagType {
 
 impl Flags {
     fn new(args: &[String]) -> Self {
-        Self { args: args.to_vec(), defs: Vec::new(), values: Vec::new() }
+        Self {
+            args: args.to_vec(),
+            defs: Vec::new(),
+            values: Vec::new(),
+        }
     }
     fn def(&mut self, name: &'static str, t: FlagType) {
         self.defs.push((name, t));
@@ -175,7 +206,12 @@ impl Flags {
             };
             let Some(&(_, t)) = self.defs.iter().find(|(n, _)| *n == name) else {
                 let names: Vec<String> = self.defs.iter().map(|(n, _)| n.to_string()).collect();
-                return Err(suggest::wrap(format!("unknown flag: {name}"), name, &names, true));
+                return Err(suggest::wrap(
+                    format!("unknown flag: {name}"),
+                    name,
+                    &names,
+                    true,
+                ));
             };
             if t != FlagType::Strings && self.values.iter().any(|(n, _)| n == name) {
                 return Err(format!("Duplicate flag specified: {name}"));
@@ -184,8 +220,14 @@ impl Flags {
                 FlagType::Bool => match value {
                     Some("") => return Err(format!("Missing a value on flag: {name}")),
                     None => "true".to_string(),
-                    Some(v) if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") => v.to_ascii_lowercase(),
-                    Some(v) => return Err(format!("Expecting boolean value for flag {name}, not: {v}")),
+                    Some(v)
+                        if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") =>
+                    {
+                        v.to_ascii_lowercase()
+                    }
+                    Some(v) => {
+                        return Err(format!("Expecting boolean value for flag {name}, not: {v}"));
+                    }
                 },
                 FlagType::Str | FlagType::Strings => match value {
                     Some(v) => v.to_string(),
@@ -203,10 +245,18 @@ impl Flags {
         self.values.iter().any(|(n, _)| n == name)
     }
     fn string(&self, name: &str) -> String {
-        self.values.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.last().cloned()).unwrap_or_default()
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.last().cloned())
+            .unwrap_or_default()
     }
     fn strings(&self, name: &str) -> Vec<String> {
-        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
     fn bool(&self, name: &str) -> bool {
         self.string(name) == "true"
@@ -220,12 +270,19 @@ fn exactly_one(cmd: &str) -> String {
     format!("{cmd} requires exactly one argument")
 }
 fn no_dest(cmd: &str) -> String {
-    format!("{cmd} requires at least two arguments, but only one was provided. Destination could not be determined")
+    format!(
+        "{cmd} requires at least two arguments, but only one was provided. Destination could not be determined"
+    )
 }
 
 /// Parse the nodes of a Dockerfile into stages.
 pub fn from_ast(ast: &Ast) -> Result<Dockerfile, SyntaxError> {
-    let mut df = Dockerfile { meta_args: Vec::new(), stages: Vec::new(), escape: ast.escape, warnings: ast.warnings.clone() };
+    let mut df = Dockerfile {
+        meta_args: Vec::new(),
+        stages: Vec::new(),
+        escape: ast.escape,
+        warnings: ast.warnings.clone(),
+    };
     for node in &ast.nodes {
         let err = |m: String| SyntaxError::new(m, node.span.start, node.span.end);
         if node.value.eq_ignore_ascii_case("from") {
@@ -242,7 +299,11 @@ pub fn from_ast(ast: &Ast) -> Result<Dockerfile, SyntaxError> {
         }
     }
     if df.stages.is_empty() {
-        return Err(SyntaxError::new("dockerfile contains no stages to build", ast.nodes.last().map_or(1, |n| n.span.end), 0));
+        return Err(SyntaxError::new(
+            "dockerfile contains no stages to build",
+            ast.nodes.last().map_or(1, |n| n.span.end),
+            0,
+        ));
     }
     Ok(df)
 }
@@ -253,7 +314,9 @@ fn parse_from(node: &Node) -> Result<Stage, String> {
         3 if args[1].eq_ignore_ascii_case("as") => {
             let n = args[2].to_lowercase();
             let valid = n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+                && n.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+                });
             if !valid {
                 return Err(format!(
                     "invalid name for build stage: {}, name can't start with a number or contain symbols",
@@ -290,7 +353,7 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
             if args.is_empty() {
                 return Err(at_least_one(&cmd));
             }
-            if args.len() % 3 != 0 {
+            if !args.len().is_multiple_of(3) {
                 return Err(format!("Bad input to {cmd}, too many arguments"));
             }
             let mut kvs = Vec::new();
@@ -298,9 +361,17 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
                 if c[0].is_empty() {
                     return Err(format!("{cmd} names can not be blank"));
                 }
-                kvs.push(KeyValue { key: c[0].clone(), value: c[1].clone(), no_delim: c[2].is_empty() });
+                kvs.push(KeyValue {
+                    key: c[0].clone(),
+                    value: c[1].clone(),
+                    no_delim: c[2].is_empty(),
+                });
             }
-            if lower == "env" { Kind::Env(kvs) } else { Kind::Label(kvs) }
+            if lower == "env" {
+                Kind::Env(kvs)
+            } else {
+                Kind::Label(kvs)
+            }
         }
         "maintainer" => {
             if args.len() != 1 {
@@ -339,7 +410,11 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
                 keep_git_dir: f.bool("keep-git-dir"),
                 unpack: f.used("unpack").then(|| f.bool("unpack")),
             };
-            if lower == "add" { Kind::Add { sd, flags } } else { Kind::Copy { sd, flags } }
+            if lower == "add" {
+                Kind::Add { sd, flags }
+            } else {
+                Kind::Copy { sd, flags }
+            }
         }
         "onbuild" => {
             if args.is_empty() {
@@ -348,12 +423,18 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
             f.parse()?;
             let trigger = args[0].trim().to_uppercase();
             match trigger.as_str() {
-                "ONBUILD" => return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into()),
-                "MAINTAINER" | "FROM" => return Err(format!("{trigger} isn't allowed as an ONBUILD trigger")),
+                "ONBUILD" => {
+                    return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into());
+                }
+                "MAINTAINER" | "FROM" => {
+                    return Err(format!("{trigger} isn't allowed as an ONBUILD trigger"));
+                }
                 _ => {}
             }
             let orig = node.original.trim_start();
-            let mut expr = orig[orig.find(char::is_whitespace).unwrap_or(orig.len())..].trim_start().to_string();
+            let mut expr = orig[orig.find(char::is_whitespace).unwrap_or(orig.len())..]
+                .trim_start()
+                .to_string();
             for h in &node.heredocs {
                 expr.push('\n');
                 expr.push_str(&h.content);
@@ -377,15 +458,31 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
             for m in &mounts {
                 parse_mount(m, None)?;
             }
-            let network = if f.used("network") { f.string("network") } else { "default".to_string() };
+            let network = if f.used("network") {
+                f.string("network")
+            } else {
+                "default".to_string()
+            };
             if !matches!(network.as_str(), "default" | "none" | "host") {
-                return Err(format!("network mode {} not supported", gofmt::quote(&network)));
+                return Err(format!(
+                    "network mode {} not supported",
+                    gofmt::quote(&network)
+                ));
             }
-            let security = if f.used("security") { f.string("security") } else { "sandbox".to_string() };
+            let security = if f.used("security") {
+                f.string("security")
+            } else {
+                "sandbox".to_string()
+            };
             if !matches!(security.as_str(), "sandbox" | "insecure") {
                 return Err(format!("security {} is not valid", gofmt::quote(&security)));
             }
-            Kind::Run { cmd: cmd_line(node, &args, false), mounts, network, security }
+            Kind::Run {
+                cmd: cmd_line(node, &args, false),
+                mounts,
+                network,
+                security,
+            }
         }
         "cmd" => {
             f.parse()?;
@@ -442,8 +539,14 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
             for a in &args {
                 match a.split_once('=') {
                     Some(("", _)) => return Err("ARG names can not be blank".into()),
-                    Some((k, v)) => defs.push(ArgDef { key: k.to_string(), value: Some(v.to_string()) }),
-                    None => defs.push(ArgDef { key: a.clone(), value: None }),
+                    Some((k, v)) => defs.push(ArgDef {
+                        key: k.to_string(),
+                        value: Some(v.to_string()),
+                    }),
+                    None => defs.push(ArgDef {
+                        key: a.clone(),
+                        value: None,
+                    }),
                 }
             }
             Kind::Arg(defs)
@@ -460,10 +563,20 @@ pub fn parse_instruction(node: &Node) -> Result<Instruction, String> {
         }
         _ => {
             let names: Vec<String> = INSTRUCTIONS.iter().map(|s| s.to_string()).collect();
-            return Err(suggest::wrap(format!("unknown instruction: {}", node.value), &node.value, &names, false));
+            return Err(suggest::wrap(
+                format!("unknown instruction: {}", node.value),
+                &node.value,
+                &names,
+                false,
+            ));
         }
     };
-    Ok(Instruction { kind, name: node.value.clone(), code: node.original.trim().to_string(), span: node.span })
+    Ok(Instruction {
+        kind,
+        name: node.value.clone(),
+        code: node.original.trim().to_string(),
+        span: node.span,
+    })
 }
 
 fn cmd_line(node: &Node, args: &[String], empty_as_none: bool) -> CmdLine {
@@ -473,7 +586,11 @@ fn cmd_line(node: &Node, args: &[String], empty_as_none: bool) -> CmdLine {
         vec![args.join(" ")]
     };
     let _ = empty_as_none;
-    CmdLine { args, prepend_shell: !node.json, files: node.heredocs.clone() }
+    CmdLine {
+        args,
+        prepend_shell: !node.json,
+        files: node.heredocs.clone(),
+    }
 }
 
 fn sources_and_dest(node: &Node, args: &[String], cmd: &str) -> Result<SourcesAndDest, String> {
@@ -491,12 +608,20 @@ fn sources_and_dest(node: &Node, args: &[String], cmd: &str) -> Result<SourcesAn
                 if h.chomp {
                     data = super::parser::chomp_heredoc(&data);
                 }
-                contents.push(SourceContent { path: h.name, data, expand: h.expand });
+                contents.push(SourceContent {
+                    path: h.name,
+                    data,
+                    expand: h.expand,
+                });
             }
             _ => sources.push(s.clone()),
         }
     }
-    Ok(SourcesAndDest { dest: dest[0].clone(), sources, contents })
+    Ok(SourcesAndDest {
+        dest: dest[0].clone(),
+        sources,
+        contents,
+    })
 }
 
 fn parse_healthcheck(node: &Node, args: &[String], f: &mut Flags) -> Result<Health, String> {
@@ -509,20 +634,46 @@ fn parse_healthcheck(node: &Node, args: &[String], f: &mut Flags) -> Result<Heal
         if !rest.is_empty() {
             return Err("HEALTHCHECK NONE takes no arguments".into());
         }
-        return Ok(Health { test: vec![typ], interval: 0, timeout: 0, start_period: 0, start_interval: 0, retries: 0 });
+        return Ok(Health {
+            test: vec![typ],
+            interval: 0,
+            timeout: 0,
+            start_period: 0,
+            start_interval: 0,
+            retries: 0,
+        });
     }
-    for n in ["interval", "timeout", "start-period", "start-interval", "retries"] {
+    for n in [
+        "interval",
+        "timeout",
+        "start-period",
+        "start-interval",
+        "retries",
+    ] {
         f.def(n, FlagType::Str);
     }
     f.parse()?;
     if typ != "CMD" {
-        return Err(format!("Unknown type {} in HEALTHCHECK (try CMD)", gofmt::quote(&typ)));
+        return Err(format!(
+            "Unknown type {} in HEALTHCHECK (try CMD)",
+            gofmt::quote(&typ)
+        ));
     }
-    let cmd = if node.json { rest.to_vec() } else if rest.is_empty() { vec![] } else { vec![rest.join(" ")] };
+    let cmd = if node.json {
+        rest.to_vec()
+    } else if rest.is_empty() {
+        vec![]
+    } else {
+        vec![rest.join(" ")]
+    };
     if cmd.is_empty() {
         return Err("Missing command after HEALTHCHECK CMD".into());
     }
-    let mut test = vec![if node.json { "CMD".to_string() } else { "CMD-SHELL".to_string() }];
+    let mut test = vec![if node.json {
+        "CMD".to_string()
+    } else {
+        "CMD-SHELL".to_string()
+    }];
     test.extend(cmd);
     let dur = |name: &str| -> Result<i64, String> {
         let v = f.string(name);
@@ -534,14 +685,22 @@ fn parse_healthcheck(node: &Node, args: &[String], f: &mut Flags) -> Result<Heal
             return Ok(0);
         }
         if d < 1_000_000 {
-            return Err(format!("Interval {} cannot be less than 1ms", gofmt::quote(name)));
+            return Err(format!(
+                "Interval {} cannot be less than 1ms",
+                gofmt::quote(name)
+            ));
         }
         Ok(d)
     };
     let retries = match f.string("retries") {
         r if r.is_empty() => 0,
         r => {
-            let n: i64 = r.parse().map_err(|_| format!("strconv.ParseInt: parsing {}: invalid syntax", gofmt::quote(&r)))?;
+            let n: i64 = r.parse().map_err(|_| {
+                format!(
+                    "strconv.ParseInt: parsing {}: invalid syntax",
+                    gofmt::quote(&r)
+                )
+            })?;
             if n < 0 {
                 return Err(format!("--retries cannot be negative ({n})"));
             }
@@ -569,7 +728,12 @@ fn csv_fields(s: &str) -> Result<Vec<String>, String> {
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err("failed to parse csv mounts: extraneous or missing \" in quoted-field".into()),
+                    None => {
+                        return Err(
+                            "failed to parse csv mounts: extraneous or missing \" in quoted-field"
+                                .into(),
+                        );
+                    }
                     Some('"') if chars.get(i + 1) == Some(&'"') => {
                         field.push('"');
                         i += 2;
@@ -586,7 +750,12 @@ fn csv_fields(s: &str) -> Result<Vec<String>, String> {
             }
             match chars.get(i) {
                 None | Some(',') => {}
-                _ => return Err("failed to parse csv mounts: extraneous or missing \" in quoted-field".into()),
+                _ => {
+                    return Err(
+                        "failed to parse csv mounts: extraneous or missing \" in quoted-field"
+                            .into(),
+                    );
+                }
             }
         } else {
             while let Some(&c) = chars.get(i) {
@@ -609,9 +778,12 @@ fn csv_fields(s: &str) -> Result<Vec<String>, String> {
     Ok(fields)
 }
 
+/// Substitutes variables in one word.
+pub type Expander<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+
 /// Parse a `--mount` value. `expand` substitutes variables (at dispatch time); without it,
 /// only the syntax is checked (as BuildKit's parse-time hook).
-pub fn parse_mount(value: &str, expand: Option<&dyn Fn(&str) -> Result<String, String>>) -> Result<MountSpec, String> {
+pub fn parse_mount(value: &str, expand: Option<Expander<'_>>) -> Result<MountSpec, String> {
     let mut m = MountSpec {
         kind: "bind".into(),
         from: String::new(),
@@ -656,14 +828,21 @@ pub fn parse_mount(value: &str, expand: Option<&dyn Fn(&str) -> Result<String, S
                     m.required = true;
                     continue;
                 }
-                "required" => return Err(format!("unexpected key '{key}' for mount type '{}'", m.kind)),
+                "required" => {
+                    return Err(format!(
+                        "unexpected key '{key}' for mount type '{}'",
+                        m.kind
+                    ));
+                }
                 _ => return Err(format!("invalid field '{field}' must be a key=value pair")),
             }
         };
         match expand {
             Some(e) => val = e(&val)?,
             None if key == "from" && val.contains('$') && val.len() > 1 => {
-                return Err(format!("'{key}' doesn't support variable expansion, define alias stage instead"));
+                return Err(format!(
+                    "'{key}' doesn't support variable expansion, define alias stage instead"
+                ));
             }
             None if key != "type" => continue,
             None => {}
@@ -674,7 +853,12 @@ pub fn parse_mount(value: &str, expand: Option<&dyn Fn(&str) -> Result<String, S
                 let types = ["bind", "cache", "tmpfs", "secret", "ssh"];
                 if !types.contains(&t.as_str()) {
                     let opts: Vec<String> = types.iter().map(|s| s.to_string()).collect();
-                    return Err(suggest::wrap(format!("unsupported mount type {}", gofmt::quote(&val)), &val, &opts, true));
+                    return Err(suggest::wrap(
+                        format!("unsupported mount type {}", gofmt::quote(&val)),
+                        &val,
+                        &opts,
+                        true,
+                    ));
                 }
                 m.kind = t;
             }
@@ -691,7 +875,10 @@ pub fn parse_mount(value: &str, expand: Option<&dyn Fn(&str) -> Result<String, S
             }
             "required" => {
                 if m.kind != "secret" && m.kind != "ssh" {
-                    return Err(format!("unexpected key '{key}' for mount type '{}'", m.kind));
+                    return Err(format!(
+                        "unexpected key '{key}' for mount type '{}'",
+                        m.kind
+                    ));
                 }
                 m.required = parse_bool(&key, &val)?;
             }
@@ -703,25 +890,69 @@ pub fn parse_mount(value: &str, expand: Option<&dyn Fn(&str) -> Result<String, S
                 }
                 m.sharing = s;
             }
-            "mode" => m.mode = Some(u32::from_str_radix(&val, 8).map_err(|_| format!("invalid value {val} for mode"))?),
-            "uid" => m.uid = Some(val.parse().map_err(|_| format!("invalid value {val} for uid"))?),
-            "gid" => m.gid = Some(val.parse().map_err(|_| format!("invalid value {val} for gid"))?),
+            "mode" => {
+                m.mode = Some(
+                    u32::from_str_radix(&val, 8)
+                        .map_err(|_| format!("invalid value {val} for mode"))?,
+                )
+            }
+            "uid" => {
+                m.uid = Some(
+                    val.parse()
+                        .map_err(|_| format!("invalid value {val} for uid"))?,
+                )
+            }
+            "gid" => {
+                m.gid = Some(
+                    val.parse()
+                        .map_err(|_| format!("invalid value {val} for gid"))?,
+                )
+            }
             "size" if m.kind == "tmpfs" => m.size = Some(val),
             "env" if m.kind == "secret" => m.env = val,
             _ => {
                 let keys = [
-                    "type", "from", "source", "target", "readonly", "id", "sharing", "required", "mode", "uid", "gid",
-                    "src", "dst", "destination", "ro", "rw", "readwrite", "size", "env",
+                    "type",
+                    "from",
+                    "source",
+                    "target",
+                    "readonly",
+                    "id",
+                    "sharing",
+                    "required",
+                    "mode",
+                    "uid",
+                    "gid",
+                    "src",
+                    "dst",
+                    "destination",
+                    "ro",
+                    "rw",
+                    "readwrite",
+                    "size",
+                    "env",
                 ];
                 let opts: Vec<String> = keys.iter().map(|s| s.to_string()).collect();
-                return Err(suggest::wrap(format!("unexpected key '{key}' in '{field}'"), &key, &opts, true));
+                return Err(suggest::wrap(
+                    format!("unexpected key '{key}' in '{field}'"),
+                    &key,
+                    &opts,
+                    true,
+                ));
             }
         }
     }
     let file_info_ok = matches!(m.kind.as_str(), "secret" | "ssh" | "cache");
-    for (set, what) in [(m.mode.is_some(), "mode"), (m.uid.is_some(), "uid"), (m.gid.is_some(), "gid")] {
+    for (set, what) in [
+        (m.mode.is_some(), "mode"),
+        (m.uid.is_some(), "uid"),
+        (m.gid.is_some(), "gid"),
+    ] {
         if set && !file_info_ok {
-            return Err(format!("{what} not allowed for {} type mounts", gofmt::quote(&m.kind)));
+            return Err(format!(
+                "{what} not allowed for {} type mounts",
+                gofmt::quote(&m.kind)
+            ));
         }
     }
     if ro_auto {
@@ -758,23 +989,51 @@ mod tests {
 
     #[test]
     fn unknown_instruction_suggests() {
-        assert_eq!(err("FORM busybox\n"), "unknown instruction: FORM (did you mean FROM?)");
-        assert_eq!(err("FROM a\nrun2 x\n"), "unknown instruction: run2 (did you mean run?)");
+        assert_eq!(
+            err("FORM busybox\n"),
+            "unknown instruction: FORM (did you mean FROM?)"
+        );
+        assert_eq!(
+            err("FROM a\nrun2 x\n"),
+            "unknown instruction: run2 (did you mean run?)"
+        );
     }
 
     #[test]
     fn flag_errors() {
-        assert_eq!(err("FROM a\nCOPY --chwon=1 a b\n"), "unknown flag: chwon (did you mean chown?)");
-        assert_eq!(err("FROM a\nCOPY --from a b\n"), "Missing a value on flag: from");
-        assert_eq!(err("FROM a\nCOPY --link=maybe a b\n"), "Expecting boolean value for flag link, not: maybe");
-        assert_eq!(err("FROM a\nRUN --network=bridge x\n"), "network mode \"bridge\" not supported");
-        assert_eq!(err("FROM a\nRUN --mount=type=cahce x\n"), "unsupported mount type \"cahce\" (did you mean cache?)");
+        assert_eq!(
+            err("FROM a\nCOPY --chwon=1 a b\n"),
+            "unknown flag: chwon (did you mean chown?)"
+        );
+        assert_eq!(
+            err("FROM a\nCOPY --from a b\n"),
+            "Missing a value on flag: from"
+        );
+        assert_eq!(
+            err("FROM a\nCOPY --link=maybe a b\n"),
+            "Expecting boolean value for flag link, not: maybe"
+        );
+        assert_eq!(
+            err("FROM a\nRUN --network=bridge x\n"),
+            "network mode \"bridge\" not supported"
+        );
+        assert_eq!(
+            err("FROM a\nRUN --mount=type=cahce x\n"),
+            "unsupported mount type \"cahce\" (did you mean cache?)"
+        );
     }
 
     #[test]
     fn mount_defaults() {
-        let m = parse_mount("type=cache,target=/root/.cache", Some(&|s: &str| Ok(s.to_string()))).unwrap();
-        assert_eq!((m.kind.as_str(), m.readonly, m.sharing.as_str()), ("cache", false, "shared"));
+        let m = parse_mount(
+            "type=cache,target=/root/.cache",
+            Some(&|s: &str| Ok(s.to_string())),
+        )
+        .unwrap();
+        assert_eq!(
+            (m.kind.as_str(), m.readonly, m.sharing.as_str()),
+            ("cache", false, "shared")
+        );
         let b = parse_mount("target=/src,from=build", Some(&|s: &str| Ok(s.to_string()))).unwrap();
         assert!(b.readonly);
     }

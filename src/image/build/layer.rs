@@ -28,7 +28,10 @@ pub enum LayerError {
 }
 
 fn ioerr(path: &Path) -> impl FnOnce(io::Error) -> LayerError + '_ {
-    move |source| LayerError::Io { path: path.to_path_buf(), source }
+    move |source| LayerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Writes its input through and computes its sha256 (the diff_id of an uncompressed layer).
@@ -40,10 +43,18 @@ pub struct DigestWriter<W: Write> {
 
 impl<W: Write> DigestWriter<W> {
     pub fn new(inner: W) -> Self {
-        Self { inner, hasher: Sha256::new(), size: 0 }
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
     }
     pub fn finish(self) -> (W, String, u64) {
-        (self.inner, format!("sha256:{}", hex::encode(self.hasher.finalize())), self.size)
+        (
+            self.inner,
+            format!("sha256:{}", hex::encode(self.hasher.finalize())),
+            self.size,
+        )
     }
 }
 
@@ -77,7 +88,11 @@ fn add_dir<W: Write>(
     rel: &str,
     links: &mut HashMap<(u64, u64), String>,
 ) -> Result<(), LayerError> {
-    let dir = if rel.is_empty() { root.to_path_buf() } else { root.join(rel) };
+    let dir = if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
     let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)
         .map_err(ioerr(&dir))?
         .map(|e| e.map(|e| e.file_name()))
@@ -87,26 +102,42 @@ fn add_dir<W: Write>(
     for name in names {
         let name_s = name.to_string_lossy().into_owned();
         let path = dir.join(&name);
-        let entry_rel = if rel.is_empty() { name_s.clone() } else { format!("{rel}/{name_s}") };
+        let entry_rel = if rel.is_empty() {
+            name_s.clone()
+        } else {
+            format!("{rel}/{name_s}")
+        };
         let meta = std::fs::symlink_metadata(&path).map_err(ioerr(&path))?;
         let ft = meta.file_type();
         if ft.is_char_device() && meta.rdev() == 0 {
             // overlay whiteout → .wh.<name>
-            let wh = if rel.is_empty() { format!(".wh.{name_s}") } else { format!("{rel}/.wh.{name_s}") };
+            let wh = if rel.is_empty() {
+                format!(".wh.{name_s}")
+            } else {
+                format!("{rel}/.wh.{name_s}")
+            };
             let mut h = header_from(&meta, tar::EntryType::Regular);
             h.set_size(0);
-            b.append_data(&mut h, &wh, io::empty()).map_err(ioerr(&path))?;
+            b.append_data(&mut h, &wh, io::empty())
+                .map_err(ioerr(&path))?;
             continue;
         }
         if ft.is_dir() {
             let mut h = header_from(&meta, tar::EntryType::Directory);
             h.set_size(0);
             add_xattrs(b, &path)?;
-            b.append_data(&mut h, format!("{entry_rel}/"), io::empty()).map_err(ioerr(&path))?;
-            if xattr::get(&path, "trusted.overlay.opaque").ok().flatten().as_deref() == Some(b"y") {
+            b.append_data(&mut h, format!("{entry_rel}/"), io::empty())
+                .map_err(ioerr(&path))?;
+            if xattr::get(&path, "trusted.overlay.opaque")
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some(b"y")
+            {
                 let mut oh = header_from(&meta, tar::EntryType::Regular);
                 oh.set_size(0);
-                b.append_data(&mut oh, format!("{entry_rel}/.wh..wh..opq"), io::empty()).map_err(ioerr(&path))?;
+                b.append_data(&mut oh, format!("{entry_rel}/.wh..wh..opq"), io::empty())
+                    .map_err(ioerr(&path))?;
             }
             add_dir(b, root, &entry_rel, links)?;
             continue;
@@ -116,7 +147,8 @@ fn add_dir<W: Write>(
             if let Some(first) = links.get(&key) {
                 let mut h = header_from(&meta, tar::EntryType::Link);
                 h.set_size(0);
-                b.append_link(&mut h, &entry_rel, first).map_err(ioerr(&path))?;
+                b.append_link(&mut h, &entry_rel, first)
+                    .map_err(ioerr(&path))?;
                 continue;
             }
             links.insert(key, entry_rel.clone());
@@ -125,7 +157,8 @@ fn add_dir<W: Write>(
             let target = std::fs::read_link(&path).map_err(ioerr(&path))?;
             let mut h = header_from(&meta, tar::EntryType::Symlink);
             h.set_size(0);
-            b.append_link(&mut h, &entry_rel, &target).map_err(ioerr(&path))?;
+            b.append_link(&mut h, &entry_rel, &target)
+                .map_err(ioerr(&path))?;
         } else if ft.is_file() {
             let mut h = header_from(&meta, tar::EntryType::Regular);
             h.set_size(meta.len());
@@ -147,7 +180,8 @@ fn add_dir<W: Write>(
             let rdev = meta.rdev();
             let _ = h.set_device_major(nix::sys::stat::major(rdev) as u32);
             let _ = h.set_device_minor(nix::sys::stat::minor(rdev) as u32);
-            b.append_data(&mut h, &entry_rel, io::empty()).map_err(ioerr(&path))?;
+            b.append_data(&mut h, &entry_rel, io::empty())
+                .map_err(ioerr(&path))?;
         }
     }
     Ok(())
@@ -165,7 +199,9 @@ fn header_from(meta: &std::fs::Metadata, kind: tar::EntryType) -> tar::Header {
 
 /// Extended attributes other than overlay's own, as PAX records before the entry.
 fn add_xattrs<W: Write>(b: &mut tar::Builder<W>, path: &Path) -> Result<(), LayerError> {
-    let Ok(names) = xattr::list(path) else { return Ok(()) };
+    let Ok(names) = xattr::list(path) else {
+        return Ok(());
+    };
     let mut records: Vec<(String, Vec<u8>)> = Vec::new();
     for n in names {
         let n = n.to_string_lossy().into_owned();
@@ -177,7 +213,8 @@ fn add_xattrs<W: Write>(b: &mut tar::Builder<W>, path: &Path) -> Result<(), Laye
         }
     }
     if !records.is_empty() {
-        b.append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), v.as_slice()))).map_err(ioerr(path))?;
+        b.append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+            .map_err(ioerr(path))?;
     }
     Ok(())
 }
@@ -191,16 +228,38 @@ pub struct OverlayMount {
 impl OverlayMount {
     /// Mount `lower` (top first; at least one) with `upper`/`work` on `target`. Redirects and
     /// metacopy are off so the upper directory holds whole files and directories.
-    pub fn mount(lower: &[PathBuf], upper: &Path, work: &Path, target: &Path) -> Result<Self, LayerError> {
+    pub fn mount(
+        lower: &[PathBuf],
+        upper: &Path,
+        work: &Path,
+        target: &Path,
+    ) -> Result<Self, LayerError> {
         let lowers: Vec<String> = lower.iter().map(|p| p.display().to_string()).collect();
-        let base = format!("lowerdir={},upperdir={},workdir={}", lowers.join(":"), upper.display(), work.display());
+        let base = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lowers.join(":"),
+            upper.display(),
+            work.display()
+        );
         let attempt = |opts: &str| {
-            nix::mount::mount(Some("overlay"), target, Some("overlay"), nix::mount::MsFlags::empty(), Some(opts))
+            nix::mount::mount(
+                Some("overlay"),
+                target,
+                Some("overlay"),
+                nix::mount::MsFlags::empty(),
+                Some(opts),
+            )
         };
         attempt(&format!("{base},redirect_dir=off,metacopy=off,index=off"))
             .or_else(|_| attempt(&base))
-            .map_err(|source| LayerError::Mount { path: target.to_path_buf(), source })?;
-        Ok(Self { target: target.to_path_buf(), mounted: true })
+            .map_err(|source| LayerError::Mount {
+                path: target.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            target: target.to_path_buf(),
+            mounted: true,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -209,8 +268,12 @@ impl OverlayMount {
 
     pub fn unmount(mut self) -> Result<(), LayerError> {
         self.mounted = false;
-        nix::mount::umount2(&self.target, nix::mount::MntFlags::empty())
-            .map_err(|source| LayerError::Mount { path: self.target.clone(), source })
+        nix::mount::umount2(&self.target, nix::mount::MntFlags::empty()).map_err(|source| {
+            LayerError::Mount {
+                path: self.target.clone(),
+                source,
+            }
+        })
     }
 }
 

@@ -27,7 +27,11 @@ pub struct Heredoc {
 impl Heredoc {
     /// The content with leading tabs removed when `<<-` was used.
     pub fn data(&self) -> String {
-        if self.chomp { chomp_heredoc(&self.content) } else { self.content.clone() }
+        if self.chomp {
+            chomp_heredoc(&self.content)
+        } else {
+            self.content.clone()
+        }
     }
 }
 
@@ -111,7 +115,13 @@ pub struct SyntaxError {
 
 impl SyntaxError {
     pub fn new(message: impl Into<String>, start: usize, end: usize) -> Self {
-        Self { message: message.into(), span: Span { start, end: end.max(start) } }
+        Self {
+            message: message.into(),
+            span: Span {
+                start,
+                end: end.max(start),
+            },
+        }
     }
 }
 
@@ -127,7 +137,13 @@ struct Directives {
 
 impl Directives {
     fn new() -> Self {
-        Self { escape: '\\', done: false, seen: Vec::new(), found: Vec::new(), line: 0 }
+        Self {
+            escape: '\\',
+            done: false,
+            seen: Vec::new(),
+            found: Vec::new(),
+            line: 0,
+        }
     }
 
     /// BuildKit's DirectiveParser.ParseLine: only a leading run of `#key=value` lines counts.
@@ -161,7 +177,11 @@ impl Directives {
                 v => return Err(format!("invalid escape token '{v}' does not match ` or \\")),
             }
         }
-        self.found.push(Directive { name: k, value, line: self.line });
+        self.found.push(Directive {
+            name: k,
+            value,
+            line: self.line,
+        });
         Ok(true)
     }
 
@@ -246,7 +266,9 @@ fn is_comment(line: &str) -> bool {
 
 /// Strip leading tabs from every line (for `<<-`).
 pub fn chomp_heredoc(src: &str) -> String {
-    src.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect()
+    src.split_inclusive('\n')
+        .map(|l| l.trim_start_matches('\t'))
+        .collect()
 }
 
 /// Parse a Dockerfile's text.
@@ -272,7 +294,9 @@ pub fn parse(text: &str) -> Result<Ast, SyntaxError> {
             }
         }
         let token = trim_newline(raw).trim_start();
-        let directive = d.parse_line(token).map_err(|m| SyntaxError::new(m, current + 1, 0))?;
+        let directive = d
+            .parse_line(token)
+            .map_err(|m| SyntaxError::new(m, current + 1, 0))?;
         if directive {
             comments.pop();
         }
@@ -289,7 +313,8 @@ pub fn parse(text: &str) -> Result<Ast, SyntaxError> {
             let raw = lines[i];
             i += 1;
             let token = trim_newline(raw);
-            d.parse_line(token).map_err(|m| SyntaxError::new(m, current + 1, 0))?;
+            d.parse_line(token)
+                .map_err(|m| SyntaxError::new(m, current + 1, 0))?;
             current += 1;
             if is_comment(raw) {
                 continue;
@@ -336,14 +361,26 @@ pub fn parse(text: &str) -> Result<Ast, SyntaxError> {
                 node.heredocs.push(doc);
             }
         }
-        node.span = Span { start, end: current };
+        node.span = Span {
+            start,
+            end: current,
+        };
         nodes.push(node);
     }
 
     if nodes.is_empty() {
-        return Err(SyntaxError::new("file with no instructions", current.max(1), 0));
+        return Err(SyntaxError::new(
+            "file with no instructions",
+            current.max(1),
+            0,
+        ));
     }
-    Ok(Ast { nodes, escape: d.escape, directives: d.found, warnings })
+    Ok(Ast {
+        nodes,
+        escape: d.escape,
+        directives: d.found,
+        warnings,
+    })
 }
 
 fn node_from_line(line: &str, d: &Directives, comments: Vec<String>) -> Result<Node, String> {
@@ -387,15 +424,11 @@ fn node_from_line(line: &str, d: &Directives, comments: Vec<String>) -> Result<N
             node.args = args;
             node.json = json;
         }
-        "maintainer" | "stopsignal" | "user" | "workdir" => {
-            if !args_str.is_empty() {
-                node.args = vec![args_str];
-            }
+        "maintainer" | "stopsignal" | "user" | "workdir" if !args_str.is_empty() => {
+            node.args = vec![args_str];
         }
-        "onbuild" => {
-            if !args_str.is_empty() {
-                node.child = Some(Box::new(node_from_line(&args_str, d, Vec::new())?));
-            }
+        "onbuild" if !args_str.is_empty() => {
+            node.child = Some(Box::new(node_from_line(&args_str, d, Vec::new())?));
         }
         _ => {}
     }
@@ -617,14 +650,16 @@ enum JsonErr {
     NotStringArray,
 }
 
-const ERR_NOT_STRING_ARRAY: &str = "when using JSON array syntax, arrays must be comprised of strings only";
+const ERR_NOT_STRING_ARRAY: &str =
+    "when using JSON array syntax, arrays must be comprised of strings only";
 
 fn parse_json(rest: &str) -> Result<Vec<String>, JsonErr> {
     let rest = rest.trim_start();
     if !rest.starts_with('[') {
         return Err(JsonErr::NotJson);
     }
-    let values: Vec<serde_json::Value> = serde_json::from_str(rest).map_err(|_| JsonErr::NotJson)?;
+    let values: Vec<serde_json::Value> =
+        serde_json::from_str(rest).map_err(|_| JsonErr::NotJson)?;
     values
         .into_iter()
         .map(|v| match v {
@@ -690,11 +725,19 @@ pub fn parse_heredoc(src: &str) -> Result<Option<Heredoc>, String> {
     lex.raw_quotes = true;
     let raw = lex.process_words(rest, &env).map_err(|e| e.to_string())?;
     if raw.len() != words.len() {
-        return Err(format!("internal lexing of heredoc produced inconsistent results: {rest}"));
+        return Err(format!(
+            "internal lexing of heredoc produced inconsistent results: {rest}"
+        ));
     }
     let count = |s: &str| s.matches(['\'', '"']).count();
     let expand = count(&words[0]) == count(&raw[0]);
-    Ok(Some(Heredoc { name: words[0].clone(), fd, expand, chomp, content: String::new() }))
+    Ok(Some(Heredoc {
+        name: words[0].clone(),
+        fd,
+        expand,
+        chomp,
+        content: String::new(),
+    }))
 }
 
 fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
@@ -717,7 +760,12 @@ mod tests {
     use super::*;
 
     fn dump(text: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
-        parse(text).unwrap().nodes.into_iter().map(|n| (n.value.clone(), n.flags.clone(), n.flat_args())).collect()
+        parse(text)
+            .unwrap()
+            .nodes
+            .into_iter()
+            .map(|n| (n.value.clone(), n.flags.clone(), n.flat_args()))
+            .collect()
     }
 
     #[test]
@@ -755,11 +803,15 @@ mod tests {
 
     #[test]
     fn heredocs_are_read() {
-        let ast = parse("RUN <<EOF\necho hi\nEOF\nCOPY <<-\"A\" <<B /x/\n\tone\n\tA\ntwo\nB\n").unwrap();
+        let ast =
+            parse("RUN <<EOF\necho hi\nEOF\nCOPY <<-\"A\" <<B /x/\n\tone\n\tA\ntwo\nB\n").unwrap();
         assert_eq!(ast.nodes[0].heredocs[0].content, "echo hi\n");
         assert!(ast.nodes[0].heredocs[0].expand);
         let c = &ast.nodes[1].heredocs;
-        assert_eq!((c[0].name.as_str(), c[0].expand, c[0].chomp), ("A", false, true));
+        assert_eq!(
+            (c[0].name.as_str(), c[0].expand, c[0].chomp),
+            ("A", false, true)
+        );
         assert_eq!(c[0].data(), "one\n");
         assert_eq!(c[1].content, "two\n");
         assert_eq!(ast.nodes[1].span, Span { start: 4, end: 8 });

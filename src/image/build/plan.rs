@@ -8,13 +8,26 @@ use std::fmt;
 
 use super::config::{Empty, HealthConfig, History, ImageConfig, Platform};
 use super::gofmt;
-use super::instructions::{self, ArgDef, CmdLine, CopyFlags, Dockerfile, Instruction, Kind, MountSpec, SourceContent, SourcesAndDest};
+use super::instructions::{
+    self, ArgDef, CmdLine, CopyFlags, Dockerfile, Instruction, Kind, MountSpec, SourceContent,
+    SourcesAndDest,
+};
 use super::parser::{self, Span};
 use super::shell::{Env, Lex};
 
 pub const HISTORY_COMMENT: &str = "buildkit.dockerfile.v0";
-const PROXY_ARGS: [&str; 10] =
-    ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"];
+const PROXY_ARGS: [&str; 10] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -55,13 +68,19 @@ pub struct PlanError {
 
 impl PlanError {
     fn at(span: Span, message: impl Into<String>) -> Self {
-        Self { message: message.into(), span }
+        Self {
+            message: message.into(),
+            span,
+        }
     }
 }
 
 impl From<parser::SyntaxError> for PlanError {
     fn from(e: parser::SyntaxError) -> Self {
-        Self { message: e.message, span: e.span }
+        Self {
+            message: e.message,
+            span: e.span,
+        }
     }
 }
 
@@ -119,7 +138,10 @@ pub enum Op {
     Run(RunOp),
     Copy(CopyOp),
     /// WORKDIR creating its directory.
-    Mkdir { path: String, user: String },
+    Mkdir {
+        path: String,
+        user: String,
+    },
 }
 
 impl Op {
@@ -180,7 +202,11 @@ pub struct StagePlan {
 impl StagePlan {
     /// `builder` or `stage-2`, as BuildKit names stages in progress output.
     pub fn display_name(&self) -> String {
-        if self.name.is_empty() { format!("stage-{}", self.index) } else { self.name.clone() }
+        if self.name.is_empty() {
+            format!("stage-{}", self.index)
+        } else {
+            self.name.clone()
+        }
     }
 }
 
@@ -206,9 +232,20 @@ impl fmt::Display for Plan {
         let waves: Vec<String> = self
             .waves
             .iter()
-            .map(|w| w.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(" "))
+            .map(|w| {
+                w.iter()
+                    .map(|i| format!("#{i}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect();
-        writeln!(f, "target #{} {}; order: {}", self.target, self.target_stage().display_name(), waves.join(" | "))?;
+        writeln!(
+            f,
+            "target #{} {}; order: {}",
+            self.target,
+            self.target_stage().display_name(),
+            waves.join(" | ")
+        )?;
         for st in self.stages.values() {
             let base = match &st.base {
                 Base::Scratch => "scratch".to_string(),
@@ -216,7 +253,14 @@ impl fmt::Display for Plan {
                 Base::Stage(i) => format!("#{i}"),
             };
             let deps: Vec<String> = st.deps.iter().map(|d| format!("#{d}")).collect();
-            write!(f, "#{} {} FROM {} ({})", st.index, st.display_name(), base, st.platform)?;
+            write!(
+                f,
+                "#{} {} FROM {} ({})",
+                st.index,
+                st.display_name(),
+                base,
+                st.platform
+            )?;
             if !deps.is_empty() {
                 write!(f, " needs {}", deps.join(" "))?;
             }
@@ -224,7 +268,8 @@ impl fmt::Display for Plan {
             for s in &st.steps {
                 let extra = match &s.op {
                     Op::Run(r) => {
-                        let mut x = format!("cwd={} user={:?} network={}", r.cwd, r.user, r.network);
+                        let mut x =
+                            format!("cwd={} user={:?} network={}", r.cwd, r.user, r.network);
                         for m in &r.mounts {
                             x.push_str(&format!(" mount={}:{}", m.kind, m.target));
                         }
@@ -277,7 +322,11 @@ struct StageInfo {
 }
 
 /// Plan a build of `dockerfile` (its text).
-pub fn plan(text: &str, opts: &BuildOptions, resolver: &dyn ImageResolver) -> Result<Plan, PlanError> {
+pub fn plan(
+    text: &str,
+    opts: &BuildOptions,
+    resolver: &dyn ImageResolver,
+) -> Result<Plan, PlanError> {
     let ast = parser::parse(text)?;
     let df = instructions::from_ast(&ast)?;
     Planner::new(&df, opts, resolver).run()
@@ -304,18 +353,30 @@ impl<'a> Planner<'a> {
             lex: Lex::new(df.escape),
             global: Env::default(),
             consumed: BTreeSet::new(),
-            warnings: df.warnings.iter().map(|w| format!("line {}: {}", w.line, w.message)).collect(),
+            warnings: df
+                .warnings
+                .iter()
+                .map(|w| format!("line {}: {}", w.line, w.message))
+                .collect(),
             images: BTreeMap::new(),
             target_platform: opts.platform.clone().unwrap_or_else(Platform::host),
         }
     }
 
-    fn resolve_image(&mut self, reference: &str, platform: &Platform, span: Span) -> Result<ResolvedImage, PlanError> {
+    fn resolve_image(
+        &mut self,
+        reference: &str,
+        platform: &Platform,
+        span: Span,
+    ) -> Result<ResolvedImage, PlanError> {
         let key = (reference.to_string(), platform.to_string());
         if let Some(r) = self.images.get(&key) {
             return Ok(r.clone());
         }
-        let r = self.resolver.resolve(reference, platform).map_err(|e| PlanError::at(span, e))?;
+        let r = self
+            .resolver
+            .resolve(reference, platform)
+            .map_err(|e| PlanError::at(span, e))?;
         self.images.insert(key, r.clone());
         Ok(r)
     }
@@ -352,7 +413,11 @@ impl<'a> Planner<'a> {
                 let value = match self.opts.build_args.get(&a.key) {
                     Some(v) => Some(v.clone()),
                     None => match &a.value {
-                        Some(d) => Some(self.lex.process_word(d, &self.global).map_err(|e| PlanError::at(*span, e.to_string()))?),
+                        Some(d) => Some(
+                            self.lex
+                                .process_word(d, &self.global)
+                                .map_err(|e| PlanError::at(*span, e.to_string()))?,
+                        ),
                         None => None,
                     },
                 };
@@ -365,27 +430,56 @@ impl<'a> Planner<'a> {
         // Bases and platforms.
         let mut infos: Vec<StageInfo> = Vec::new();
         for (i, st) in df.stages.iter().enumerate() {
-            let base = self.lex.process_word(&st.base, &self.global).map_err(|e| PlanError::at(st.span, e.to_string()))?;
+            let base = self
+                .lex
+                .process_word(&st.base, &self.global)
+                .map_err(|e| PlanError::at(st.span, e.to_string()))?;
             if base.is_empty() {
-                return Err(PlanError::at(st.span, format!("base name ({}) should not be blank", st.base)));
+                return Err(PlanError::at(
+                    st.span,
+                    format!("base name ({}) should not be blank", st.base),
+                ));
             }
             let platform = if st.platform.is_empty() {
                 tp.clone()
             } else {
-                let p = self.lex.process_word(&st.platform, &self.global).map_err(|e| {
-                    PlanError::at(st.span, format!("failed to process arguments for platform {}: {e}", st.platform))
-                })?;
+                let p = self
+                    .lex
+                    .process_word(&st.platform, &self.global)
+                    .map_err(|e| {
+                        PlanError::at(
+                            st.span,
+                            format!(
+                                "failed to process arguments for platform {}: {e}",
+                                st.platform
+                            ),
+                        )
+                    })?;
                 if p.is_empty() {
-                    return Err(PlanError::at(st.span, format!("empty platform value from expression {}", st.platform)));
+                    return Err(PlanError::at(
+                        st.span,
+                        format!("empty platform value from expression {}", st.platform),
+                    ));
                 }
-                Platform::parse(&p).map_err(|e| PlanError::at(st.span, format!("failed to parse platform {}: {e}", st.platform)))?
+                Platform::parse(&p).map_err(|e| {
+                    PlanError::at(
+                        st.span,
+                        format!("failed to parse platform {}: {e}", st.platform),
+                    )
+                })?
             };
-            let base = if let Some(j) = df.stages[..i].iter().rposition(|s| !s.name.is_empty() && s.name == base) {
+            let base = if let Some(j) = df.stages[..i]
+                .iter()
+                .rposition(|s| !s.name.is_empty() && s.name == base)
+            {
                 Base::Stage(j)
             } else if base.eq_ignore_ascii_case("scratch") {
                 Base::Scratch
             } else {
-                Base::Image { reference: base, digest: String::new() }
+                Base::Image {
+                    reference: base,
+                    digest: String::new(),
+                }
             };
             let mut deps = BTreeSet::new();
             if let Base::Stage(j) = base {
@@ -394,7 +488,12 @@ impl<'a> Planner<'a> {
             for ins in &st.instructions {
                 self.instruction_deps(ins, i, &mut deps)?;
             }
-            infos.push(StageInfo { base, platform, triggers: Vec::new(), deps });
+            infos.push(StageInfo {
+                base,
+                platform,
+                triggers: Vec::new(),
+                deps,
+            });
         }
 
         let target = match &self.opts.target {
@@ -403,7 +502,12 @@ impl<'a> Planner<'a> {
                 .stages
                 .iter()
                 .position(|s| s.name.eq_ignore_ascii_case(t))
-                .ok_or_else(|| PlanError::at(Span::default(), format!("target stage {} could not be found", gofmt::quote(t))))?,
+                .ok_or_else(|| {
+                    PlanError::at(
+                        Span::default(),
+                        format!("target stage {} could not be found", gofmt::quote(t)),
+                    )
+                })?,
         };
 
         // Resolve reachable bases; ONBUILD triggers may add dependencies, so repeat.
@@ -420,7 +524,10 @@ impl<'a> Planner<'a> {
                 let exprs: Vec<String> = match infos[i].base.clone() {
                     Base::Image { reference, .. } => {
                         let r = self.resolve_image(&reference, &infos[i].platform.clone(), span)?;
-                        infos[i].base = Base::Image { reference: r.reference.clone(), digest: r.digest.clone() };
+                        infos[i].base = Base::Image {
+                            reference: r.reference.clone(),
+                            digest: r.digest.clone(),
+                        };
                         r.config.config.on_build.clone()
                     }
                     Base::Stage(j) => df.stages[j]
@@ -468,44 +575,85 @@ impl<'a> Planner<'a> {
             .opts
             .build_args
             .keys()
-            .filter(|k| !self.consumed.contains(*k) && !PROXY_ARGS.contains(&k.as_str()) && self.global_default(k).is_none())
+            .filter(|k| {
+                !self.consumed.contains(*k)
+                    && !PROXY_ARGS.contains(&k.as_str())
+                    && self.global_default(k).is_none()
+            })
             .collect();
         if !unused.is_empty() {
             let names: Vec<&str> = unused.iter().map(|s| s.as_str()).collect();
-            self.warnings.push(format!("One or more build-args [{}] were not consumed", names.join(" ")));
+            self.warnings.push(format!(
+                "One or more build-args [{}] were not consumed",
+                names.join(" ")
+            ));
         }
 
         // Waves: a stage runs after all its dependencies.
         let mut level: BTreeMap<usize, usize> = BTreeMap::new();
         for &i in &reach {
-            let l = infos[i].deps.iter().map(|d| level.get(d).map_or(0, |l| l + 1)).max().unwrap_or(0);
+            let l = infos[i]
+                .deps
+                .iter()
+                .map(|d| level.get(d).map_or(0, |l| l + 1))
+                .max()
+                .unwrap_or(0);
             level.insert(i, l);
         }
         let max = level.values().copied().max().unwrap_or(0);
-        let waves = (0..=max).map(|l| level.iter().filter(|(_, v)| **v == l).map(|(k, _)| *k).collect()).collect();
-        Ok(Plan { stages, target, waves, warnings: self.warnings, escape: df.escape })
+        let waves = (0..=max)
+            .map(|l| {
+                level
+                    .iter()
+                    .filter(|(_, v)| **v == l)
+                    .map(|(k, _)| *k)
+                    .collect()
+            })
+            .collect();
+        Ok(Plan {
+            stages,
+            target,
+            waves,
+            warnings: self.warnings,
+            escape: df.escape,
+        })
     }
 
     fn global_default(&self, k: &str) -> Option<()> {
         matches!(
             k,
-            "BUILDPLATFORM" | "BUILDOS" | "BUILDOSVERSION" | "BUILDARCH" | "BUILDVARIANT" | "TARGETPLATFORM" | "TARGETOS"
-                | "TARGETOSVERSION" | "TARGETARCH" | "TARGETVARIANT" | "TARGETSTAGE"
+            "BUILDPLATFORM"
+                | "BUILDOS"
+                | "BUILDOSVERSION"
+                | "BUILDARCH"
+                | "BUILDVARIANT"
+                | "TARGETPLATFORM"
+                | "TARGETOS"
+                | "TARGETOSVERSION"
+                | "TARGETARCH"
+                | "TARGETVARIANT"
+                | "TARGETSTAGE"
         )
         .then_some(())
     }
 
     /// Stage references of COPY --from and RUN --mount from=.
-    fn instruction_deps(&self, ins: &Instruction, current: usize, deps: &mut BTreeSet<usize>) -> Result<(), PlanError> {
+    fn instruction_deps(
+        &self,
+        ins: &Instruction,
+        current: usize,
+        deps: &mut BTreeSet<usize>,
+    ) -> Result<(), PlanError> {
         let mut refs = Vec::new();
         match &ins.kind {
             Kind::Copy { flags, .. } if !flags.from.is_empty() => refs.push(flags.from.clone()),
             Kind::Run { mounts, .. } => {
                 for m in mounts {
-                    if let Ok(spec) = instructions::parse_mount(m, Some(&|s: &str| Ok(s.to_string()))) {
-                        if !spec.from.is_empty() {
-                            refs.push(spec.from);
-                        }
+                    if let Ok(spec) =
+                        instructions::parse_mount(m, Some(&|s: &str| Ok(s.to_string())))
+                        && !spec.from.is_empty()
+                    {
+                        refs.push(spec.from);
                     }
                 }
             }
@@ -516,13 +664,24 @@ impl<'a> Planner<'a> {
             if let Some(j) = self.stage_ref(&r, ins.span)? {
                 if j >= current {
                     let from = &self.df.stages[current];
-                    let name = if from.name.is_empty() { format!("stage-{current}") } else { from.name.clone() };
+                    let name = if from.name.is_empty() {
+                        format!("stage-{current}")
+                    } else {
+                        from.name.clone()
+                    };
                     if j == current {
-                        return Err(PlanError::at(ins.span, format!("circular dependency detected on stage: {name}")));
+                        return Err(PlanError::at(
+                            ins.span,
+                            format!("circular dependency detected on stage: {name}"),
+                        ));
                     }
                     return Err(PlanError::at(
                         ins.span,
-                        format!("cannot copy from stage {}, it needs to be defined before current stage {}", gofmt::quote(&r), gofmt::quote(&name)),
+                        format!(
+                            "cannot copy from stage {}, it needs to be defined before current stage {}",
+                            gofmt::quote(&r),
+                            gofmt::quote(&name)
+                        ),
                     ));
                 }
                 deps.insert(j);
@@ -539,7 +698,11 @@ impl<'a> Planner<'a> {
             }
             return Ok(Some(n as usize));
         }
-        Ok(self.df.stages.iter().position(|s| !s.name.is_empty() && s.name.eq_ignore_ascii_case(r)))
+        Ok(self
+            .df
+            .stages
+            .iter()
+            .position(|s| !s.name.is_empty() && s.name.eq_ignore_ascii_case(r)))
     }
 
     fn dispatch_stage(
@@ -563,13 +726,28 @@ impl<'a> Planner<'a> {
                 let r = self.resolve_image(reference, &info.platform, st.span)?;
                 let mut image = r.config.clone();
                 image.created = None;
-                State { image, env: Env::default(), build_args: Vec::new(), cmd_set: false }
+                State {
+                    image,
+                    env: Env::default(),
+                    build_args: Vec::new(),
+                    cmd_set: false,
+                }
             }
         };
         state.cmd_set = false;
         if !matches!(info.base, Base::Stage(_)) {
-            if !state.image.config.env.iter().any(|e| e.split('=').next() == Some("PATH")) {
-                state.image.config.env.push(format!("PATH={}", super::config::DEFAULT_PATH));
+            if !state
+                .image
+                .config
+                .env
+                .iter()
+                .any(|e| e.split('=').next() == Some("PATH"))
+            {
+                state
+                    .image
+                    .config
+                    .env
+                    .push(format!("PATH={}", super::config::DEFAULT_PATH));
             }
             state.env = Env::from_list(&state.image.config.env);
             let wd = state.image.config.working_dir.clone();
@@ -603,7 +781,9 @@ impl<'a> Planner<'a> {
     }
 
     fn expand(&self, state: &State, word: &str, span: Span) -> Result<String, PlanError> {
-        self.lex.process_word(word, &state.env).map_err(|e| PlanError::at(span, e.to_string()))
+        self.lex
+            .process_word(word, &state.env)
+            .map_err(|e| PlanError::at(span, e.to_string()))
     }
 
     fn commit(state: &mut State, created_by: String, layer: bool) -> usize {
@@ -661,15 +841,24 @@ impl<'a> Planner<'a> {
             }
             Kind::Add { sd, flags } | Kind::Copy { sd, flags } => {
                 let is_add = matches!(ins.kind, Kind::Add { .. });
-                let (op, msg) = self.dispatch_copy(state, sd, flags, is_add, stage, stages, span)?;
+                let (op, msg) =
+                    self.dispatch_copy(state, sd, flags, is_add, stage, stages, span)?;
                 let h = Self::commit(state, format!("{msg} # buildkit"), true);
-                steps.push(Step { line: span.start, name: step_name(self.display(state, &ins.code)), history_index: h, op: Op::Copy(op) });
+                steps.push(Step {
+                    line: span.start,
+                    name: step_name(self.display(state, &ins.code)),
+                    history_index: h,
+                    op: Op::Copy(op),
+                });
             }
             Kind::Onbuild(expr) => state.image.config.on_build.push(expr.clone()),
             Kind::Workdir(p) => {
                 let p = self.expand(state, p, span)?;
                 if p.is_empty() {
-                    return Err(PlanError::at(span, "normalizing workdir: cannot normalize nothing"));
+                    return Err(PlanError::at(
+                        span,
+                        "normalizing workdir: cannot normalize nothing",
+                    ));
                 }
                 let wd = normalize_workdir(&state.image.config.working_dir, &p);
                 state.image.config.working_dir = wd.clone();
@@ -685,21 +874,33 @@ impl<'a> Planner<'a> {
                     });
                 }
             }
-            Kind::Run { cmd, mounts, network, security } => {
-                let (args, inline_files) = run_args(&state.image, cmd).map_err(|e| PlanError::at(span, e))?;
+            Kind::Run {
+                cmd,
+                mounts,
+                network,
+                security,
+            } => {
+                let (args, inline_files) =
+                    run_args(&state.image, cmd).map_err(|e| PlanError::at(span, e))?;
                 let mut specs = Vec::new();
                 for m in mounts {
                     let env = state.env.clone();
                     let lex = self.lex.clone();
-                    let expand = move |s: &str| lex.process_word(s, &env).map_err(|e| e.to_string());
-                    let mut spec = instructions::parse_mount(m, Some(&expand)).map_err(|e| PlanError::at(span, e))?;
+                    let expand =
+                        move |s: &str| lex.process_word(s, &env).map_err(|e| e.to_string());
+                    let mut spec = instructions::parse_mount(m, Some(&expand))
+                        .map_err(|e| PlanError::at(span, e))?;
                     if !spec.target.is_empty() && !spec.target.starts_with('/') {
-                        spec.target = super::gomatch::clean(&format!("{}/{}", cwd(state), spec.target));
+                        spec.target =
+                            super::gomatch::clean(&format!("{}/{}", cwd(state), spec.target));
                     }
                     specs.push(spec);
                 }
                 let network = if network == "default" {
-                    self.opts.network.clone().unwrap_or_else(|| "default".into())
+                    self.opts
+                        .network
+                        .clone()
+                        .unwrap_or_else(|| "default".into())
                 } else {
                     network.clone()
                 };
@@ -707,7 +908,10 @@ impl<'a> Planner<'a> {
                     .iter()
                     .filter_map(|k| self.opts.build_args.get(*k).map(|v| format!("{k}={v}")))
                     .collect();
-                let created = format!("RUN {} # buildkit", run_command_string(&args, &state.build_args, &state.env));
+                let created = format!(
+                    "RUN {} # buildkit",
+                    run_command_string(&args, &state.build_args, &state.env)
+                );
                 let op = RunOp {
                     args,
                     env: state.env.to_list(),
@@ -721,12 +925,18 @@ impl<'a> Planner<'a> {
                 };
                 let h = Self::commit(state, created, true);
                 let mut name = self.display(state, &ins.code);
-                if let Some(f) = cmd.files.first() {
-                    if cmd.files.len() == 1 && parser::parse_heredoc(&cmd.args[0]).ok().flatten().is_some() {
-                        name.push_str(&format!(" ({})", summarize_heredoc(&f.content)));
-                    }
+                if let Some(f) = cmd.files.first()
+                    && cmd.files.len() == 1
+                    && parser::parse_heredoc(&cmd.args[0]).ok().flatten().is_some()
+                {
+                    name.push_str(&format!(" ({})", summarize_heredoc(&f.content)));
                 }
-                steps.push(Step { line: span.start, name: step_name(name), history_index: h, op: Op::Run(op) });
+                steps.push(Step {
+                    line: span.start,
+                    name: step_name(name),
+                    history_index: h,
+                    op: Op::Run(op),
+                });
             }
             Kind::Cmd(c) => {
                 let args = shell_args(&state.image, c);
@@ -737,7 +947,11 @@ impl<'a> Planner<'a> {
             }
             Kind::Entrypoint(c) => {
                 let args = shell_args(&state.image, c);
-                Self::commit(state, format!("ENTRYPOINT {}", gofmt::quote_list(&args)), false);
+                Self::commit(
+                    state,
+                    format!("ENTRYPOINT {}", gofmt::quote_list(&args)),
+                    false,
+                );
                 // As BuildKit: an ENTRYPOINT resets a CMD inherited from the base image; a CMD
                 // set earlier in this stage stays.
                 state.image.config.entrypoint = if args.is_empty() { None } else { Some(args) };
@@ -769,14 +983,21 @@ impl<'a> Planner<'a> {
             Kind::Expose(ports) => {
                 let mut all = BTreeSet::new();
                 for p in ports {
-                    let words = self.lex.process_words(p, &state.env).map_err(|e| PlanError::at(span, e.to_string()))?;
+                    let words = self
+                        .lex
+                        .process_words(p, &state.env)
+                        .map_err(|e| PlanError::at(span, e.to_string()))?;
                     for w in words {
                         for port in parse_port_spec(&w).map_err(|e| PlanError::at(span, e))? {
                             all.insert(port);
                         }
                     }
                 }
-                let exposed = state.image.config.exposed_ports.get_or_insert_with(BTreeMap::new);
+                let exposed = state
+                    .image
+                    .config
+                    .exposed_ports
+                    .get_or_insert_with(BTreeMap::new);
                 for p in &all {
                     exposed.insert(p.clone(), Empty {});
                 }
@@ -793,7 +1014,10 @@ impl<'a> Planner<'a> {
                 for v in vols {
                     let v = self.expand(state, v, span)?;
                     if v.is_empty() {
-                        return Err(PlanError::at(span, "VOLUME specified can not be an empty string"));
+                        return Err(PlanError::at(
+                            span,
+                            "VOLUME specified can not be an empty string",
+                        ));
                     }
                     vs.push(v);
                 }
@@ -832,7 +1056,10 @@ impl<'a> Planner<'a> {
                         Some(v) => format!("{}={v}", a.key),
                         None => a.key.clone(),
                     });
-                    state.build_args.push(ArgDef { key: a.key.clone(), value });
+                    state.build_args.push(ArgDef {
+                        key: a.key.clone(),
+                        value,
+                    });
                 }
                 Self::commit(state, format!("ARG {}", parts.join(" ")), false);
             }
@@ -845,7 +1072,9 @@ impl<'a> Planner<'a> {
         let mut lex = self.lex.clone();
         lex.raw_quotes = true;
         lex.skip_unset_env = true;
-        let s = lex.process_word(code, &state.env).unwrap_or_else(|_| code.to_string());
+        let s = lex
+            .process_word(code, &state.env)
+            .unwrap_or_else(|_| code.to_string());
         match s.split_once(' ') {
             Some((a, b)) => format!("{} {b}", a.to_uppercase()),
             None => s.to_uppercase(),
@@ -878,7 +1107,11 @@ impl<'a> Planner<'a> {
         }
         let mut contents = Vec::new();
         for SourceContent { path, data, expand } in &sd.contents {
-            let d = if *expand { self.expand(state, data, span)? } else { data.clone() };
+            let d = if *expand {
+                self.expand(state, data, span)?
+            } else {
+                data.clone()
+            };
             contents.push((path.clone(), d));
         }
         let chmod = if chmod_s.is_empty() {
@@ -889,7 +1122,9 @@ impl<'a> Planner<'a> {
                 _ => {
                     return Err(PlanError::at(
                         span,
-                        format!("invalid chmod parameter: '{chmod_s}'. it should be octal string and between 0 and 07777"),
+                        format!(
+                            "invalid chmod parameter: '{chmod_s}'. it should be octal string and between 0 and 07777"
+                        ),
                     ));
                 }
             }
@@ -899,15 +1134,25 @@ impl<'a> Planner<'a> {
                 return Err(PlanError::at(span, "checksum can't be specified for COPY"));
             }
             if sources.len() != 1 {
-                return Err(PlanError::at(span, "checksum can't be specified for multiple sources"));
+                return Err(PlanError::at(
+                    span,
+                    "checksum can't be specified for multiple sources",
+                ));
             }
             if !is_url(&sources[0]) {
-                return Err(PlanError::at(span, "checksum can't be specified for non-HTTP(S) sources"));
+                return Err(PlanError::at(
+                    span,
+                    "checksum can't be specified for non-HTTP(S) sources",
+                ));
             }
         }
         for s in &sources {
             if is_git(s) {
-                let msg = if is_add { format!("ADD of a git repository (`{s}`) is not supported") } else { "source can't be a git ref for COPY".into() };
+                let msg = if is_add {
+                    format!("ADD of a git repository (`{s}`) is not supported")
+                } else {
+                    "source can't be a git ref for COPY".into()
+                };
                 return Err(PlanError::at(span, msg));
             }
             if is_url(s) && !is_add {
@@ -917,13 +1162,19 @@ impl<'a> Planner<'a> {
         let from = if flags.from.is_empty() {
             CopyFrom::Context
         } else {
-            let f = self.lex.process_word(&flags.from, &self.global).unwrap_or_else(|_| flags.from.clone());
+            let f = self
+                .lex
+                .process_word(&flags.from, &self.global)
+                .unwrap_or_else(|_| flags.from.clone());
             match self.stage_ref(&f, span)? {
                 Some(j) if j < stage && stages.contains_key(&j) => CopyFrom::Stage(j),
                 Some(_) => unreachable!("dependencies are checked before dispatch"),
                 None => {
                     let r = self.resolve_image(&f, &state_platform(state), span)?;
-                    CopyFrom::Image { reference: r.reference, digest: r.digest }
+                    CopyFrom::Image {
+                        reference: r.reference,
+                        digest: r.digest,
+                    }
                 }
             }
         };
@@ -954,7 +1205,13 @@ impl<'a> Planner<'a> {
         let dest = dest_path(&cwd(state), &dest_raw);
         let norm_sources = sources
             .iter()
-            .map(|s| if is_url(s) { s.clone() } else { super::gomatch::clean(&format!("/{s}")) })
+            .map(|s| {
+                if is_url(s) {
+                    s.clone()
+                } else {
+                    super::gomatch::clean(&format!("/{s}"))
+                }
+            })
             .collect();
         let op = CopyOp {
             is_add,
@@ -976,20 +1233,32 @@ impl<'a> Planner<'a> {
 }
 
 fn state_platform(state: &State) -> Platform {
-    Platform { os: state.image.os.clone(), architecture: state.image.architecture.clone(), variant: state.image.variant.clone() }
+    Platform {
+        os: state.image.os.clone(),
+        architecture: state.image.architecture.clone(),
+        variant: state.image.variant.clone(),
+    }
 }
 
 fn cwd(state: &State) -> String {
     let wd = &state.image.config.working_dir;
-    if wd.is_empty() { "/".into() } else { wd.clone() }
+    if wd.is_empty() {
+        "/".into()
+    } else {
+        wd.clone()
+    }
 }
 
 fn parse_trigger(expr: &str, span: Span) -> Result<Instruction, PlanError> {
     let ast = parser::parse(expr).map_err(|e| PlanError::at(span, e.message))?;
     if ast.nodes.len() != 1 {
-        return Err(PlanError::at(span, "onbuild trigger should be a single expression"));
+        return Err(PlanError::at(
+            span,
+            "onbuild trigger should be a single expression",
+        ));
     }
-    let mut ins = instructions::parse_instruction(&ast.nodes[0]).map_err(|e| PlanError::at(span, e))?;
+    let mut ins =
+        instructions::parse_instruction(&ast.nodes[0]).map_err(|e| PlanError::at(span, e))?;
     ins.span = span;
     Ok(ins)
 }
@@ -1011,8 +1280,15 @@ fn check_cycles(infos: &[StageInfo], df: &Dockerfile) -> Result<(), PlanError> {
     for (i, info) in infos.iter().enumerate() {
         if info.deps.iter().any(|d| *d >= i) {
             let st = &df.stages[i];
-            let name = if st.name.is_empty() { format!("stage-{i}") } else { st.name.clone() };
-            return Err(PlanError::at(st.span, format!("circular dependency detected on stage: {name}")));
+            let name = if st.name.is_empty() {
+                format!("stage-{i}")
+            } else {
+                st.name.clone()
+            };
+            return Err(PlanError::at(
+                st.span,
+                format!("circular dependency detected on stage: {name}"),
+            ));
         }
     }
     Ok(())
@@ -1030,16 +1306,25 @@ fn with_shell(image: &ImageConfig, args: &[String]) -> Vec<String> {
 }
 
 fn shell_args(image: &ImageConfig, c: &CmdLine) -> Vec<String> {
-    if c.prepend_shell { with_shell(image, &c.args) } else { c.args.clone() }
+    if c.prepend_shell {
+        with_shell(image, &c.args)
+    } else {
+        c.args.clone()
+    }
 }
 
 /// RUN arguments, with BuildKit's heredoc handling.
-fn run_args(image: &ImageConfig, cmd: &CmdLine) -> Result<(Vec<String>, Vec<(String, String)>), String> {
+type RunArgs = (Vec<String>, Vec<(String, String)>);
+
+fn run_args(image: &ImageConfig, cmd: &CmdLine) -> Result<RunArgs, String> {
     let mut args = cmd.args.clone();
     let mut files = Vec::new();
     if !cmd.files.is_empty() {
         if args.len() != 1 || !cmd.prepend_shell {
-            return Err(format!("parsing produced an invalid run command: {}", gofmt::plain_list(&args)));
+            return Err(format!(
+                "parsing produced an invalid run command: {}",
+                gofmt::plain_list(&args)
+            ));
         }
         if parser::parse_heredoc(&args[0]).ok().flatten().is_some() {
             let f = &cmd.files[0];
@@ -1068,15 +1353,27 @@ fn run_args(image: &ImageConfig, cmd: &CmdLine) -> Result<(Vec<String>, Vec<(Str
 fn summarize_heredoc(doc: &str) -> String {
     let doc = doc.trim();
     let mut lines = doc.split('\n');
-    let first = lines.next().unwrap_or("").trim_end_matches('\r').to_string();
-    if lines.next().is_some() { format!("{first}...") } else { first }
+    let first = lines
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('\r')
+        .to_string();
+    if lines.next().is_some() {
+        format!("{first}...")
+    } else {
+        first
+    }
 }
 
 /// `|2 A=1 B=2 /bin/sh -c ...` as in BuildKit's history.
 fn run_command_string(args: &[String], build_args: &[ArgDef], env: &Env) -> String {
     let mut tmp: Vec<(String, String)> = Vec::new();
     for a in build_args {
-        let v = env.get(&a.key).map(String::from).or_else(|| a.value.clone()).unwrap_or_default();
+        let v = env
+            .get(&a.key)
+            .map(String::from)
+            .or_else(|| a.value.clone())
+            .unwrap_or_default();
         match tmp.iter_mut().find(|(k, _)| *k == a.key) {
             Some(e) => e.1 = v,
             None => tmp.push((a.key.clone(), v)),
@@ -1110,8 +1407,16 @@ pub fn normalize_workdir(current: &str, requested: &str) -> String {
 
 /// A COPY destination relative to the working directory, keeping a trailing slash.
 pub fn dest_path(cwd: &str, dest: &str) -> String {
-    let dest = if dest.is_empty() || dest == "." { "./" } else { dest };
-    let joined = if dest.starts_with('/') { dest.to_string() } else { format!("{cwd}/{dest}") };
+    let dest = if dest.is_empty() || dest == "." {
+        "./"
+    } else {
+        dest
+    };
+    let joined = if dest.starts_with('/') {
+        dest.to_string()
+    } else {
+        format!("{cwd}/{dest}")
+    };
     let mut p = super::gomatch::clean(&joined);
     if (dest.ends_with('/') || dest.ends_with("/.") || dest == "./") && !p.ends_with('/') {
         p.push('/');
@@ -1127,7 +1432,8 @@ fn is_git(s: &str) -> bool {
     s.starts_with("git@")
         || s.starts_with("git://")
         || s.starts_with("ssh://")
-        || ((s.starts_with("http://") || s.starts_with("https://")) && (s.ends_with(".git") || s.contains(".git#")))
+        || ((s.starts_with("http://") || s.starts_with("https://"))
+            && (s.ends_with(".git") || s.contains(".git#")))
 }
 
 /// `nat.ParsePortSpecs` for EXPOSE: `[ip:][hostPort:]port[-end][/proto]` → `port/proto` keys.
@@ -1142,7 +1448,10 @@ fn parse_port_spec(spec: &str) -> Result<Vec<String>, String> {
     let container = rest.rsplit(':').next().unwrap_or(rest);
     let bad = || format!("invalid containerPort: {container}");
     let (start, end) = match container.split_once('-') {
-        Some((a, b)) => (a.parse::<u16>().map_err(|_| bad())?, b.parse::<u16>().map_err(|_| bad())?),
+        Some((a, b)) => (
+            a.parse::<u16>().map_err(|_| bad())?,
+            b.parse::<u16>().map_err(|_| bad())?,
+        ),
         None => {
             let p = container.parse::<u16>().map_err(|_| bad())?;
             (p, p)
@@ -1165,24 +1474,59 @@ pub fn parse_signal(s: &str) -> Result<i32, String> {
     let up = s.to_uppercase();
     let name = up.strip_prefix("SIG").unwrap_or(&up);
     let table: &[(&str, i32)] = &[
-        ("ABRT", 6), ("ALRM", 14), ("BUS", 7), ("CHLD", 17), ("CLD", 17), ("CONT", 18), ("FPE", 8), ("HUP", 1),
-        ("ILL", 4), ("INT", 2), ("IO", 29), ("IOT", 6), ("KILL", 9), ("PIPE", 13), ("POLL", 29), ("PROF", 27),
-        ("PWR", 30), ("QUIT", 3), ("SEGV", 11), ("STKFLT", 16), ("STOP", 19), ("SYS", 31), ("TERM", 15), ("TRAP", 5),
-        ("TSTP", 20), ("TTIN", 21), ("TTOU", 22), ("URG", 23), ("USR1", 10), ("USR2", 12), ("VTALRM", 26),
-        ("WINCH", 28), ("XCPU", 24), ("XFSZ", 25), ("RTMIN", 34), ("RTMAX", 64),
+        ("ABRT", 6),
+        ("ALRM", 14),
+        ("BUS", 7),
+        ("CHLD", 17),
+        ("CLD", 17),
+        ("CONT", 18),
+        ("FPE", 8),
+        ("HUP", 1),
+        ("ILL", 4),
+        ("INT", 2),
+        ("IO", 29),
+        ("IOT", 6),
+        ("KILL", 9),
+        ("PIPE", 13),
+        ("POLL", 29),
+        ("PROF", 27),
+        ("PWR", 30),
+        ("QUIT", 3),
+        ("SEGV", 11),
+        ("STKFLT", 16),
+        ("STOP", 19),
+        ("SYS", 31),
+        ("TERM", 15),
+        ("TRAP", 5),
+        ("TSTP", 20),
+        ("TTIN", 21),
+        ("TTOU", 22),
+        ("URG", 23),
+        ("USR1", 10),
+        ("USR2", 12),
+        ("VTALRM", 26),
+        ("WINCH", 28),
+        ("XCPU", 24),
+        ("XFSZ", 25),
+        ("RTMIN", 34),
+        ("RTMAX", 64),
     ];
     if let Some((_, n)) = table.iter().find(|(k, _)| *k == name) {
         return Ok(*n);
     }
-    if let Some(off) = name.strip_prefix("RTMIN+").and_then(|o| o.parse::<i32>().ok()) {
-        if (1..=15).contains(&off) {
-            return Ok(34 + off);
-        }
+    if let Some(off) = name
+        .strip_prefix("RTMIN+")
+        .and_then(|o| o.parse::<i32>().ok())
+        && (1..=15).contains(&off)
+    {
+        return Ok(34 + off);
     }
-    if let Some(off) = name.strip_prefix("RTMAX-").and_then(|o| o.parse::<i32>().ok()) {
-        if (1..=14).contains(&off) {
-            return Ok(64 - off);
-        }
+    if let Some(off) = name
+        .strip_prefix("RTMAX-")
+        .and_then(|o| o.parse::<i32>().ok())
+        && (1..=14).contains(&off)
+    {
+        return Ok(64 - off);
     }
     Err(format!("invalid signal: {s}"))
 }

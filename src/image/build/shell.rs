@@ -12,7 +12,10 @@ pub struct Env {
 
 impl Env {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn set(&mut self, key: &str, value: &str) {
         match self.vars.iter_mut().find(|(k, _)| k == key) {
@@ -68,7 +71,13 @@ pub struct Lex {
 
 impl Lex {
     pub fn new(escape: char) -> Self {
-        Self { escape, raw_quotes: false, raw_escapes: false, skip_process_quotes: false, skip_unset_env: false }
+        Self {
+            escape,
+            raw_quotes: false,
+            raw_escapes: false,
+            skip_process_quotes: false,
+            skip_unset_env: false,
+        }
     }
 
     /// Substitute variables in `word` (no word splitting).
@@ -93,8 +102,16 @@ impl Lex {
         };
         let (result, words) = sw
             .process_stop_on(None, self.raw_escapes)
-            .map_err(|message| LexError { source_text: word.to_string(), message })?;
-        Ok(Processed { result, words, matched: sw.matched, unmatched: sw.unmatched })
+            .map_err(|message| LexError {
+                source_text: word.to_string(),
+                message,
+            })?;
+        Ok(Processed {
+            result,
+            words,
+            matched: sw.matched,
+            unmatched: sw.unmatched,
+        })
     }
 }
 
@@ -159,7 +176,11 @@ impl ShellWord<'_> {
         c
     }
 
-    fn process_stop_on(&mut self, stop: Option<char>, raw_escapes: bool) -> Result<(String, Vec<String>), String> {
+    fn process_stop_on(
+        &mut self,
+        stop: Option<char>,
+        raw_escapes: bool,
+    ) -> Result<(String, Vec<String>), String> {
         let saved = self.raw_escapes;
         self.raw_escapes = raw_escapes;
         let r = self.process_stop_on_inner(stop);
@@ -167,7 +188,10 @@ impl ShellWord<'_> {
         r
     }
 
-    fn process_stop_on_inner(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), String> {
+    fn process_stop_on_inner(
+        &mut self,
+        stop: Option<char>,
+    ) -> Result<(String, Vec<String>), String> {
         let mut result = String::new();
         let mut words = Words::default();
         while let Some(ch) = self.peek() {
@@ -207,7 +231,9 @@ impl ShellWord<'_> {
             }
         }
         if let Some(s) = stop {
-            return Err(format!("unexpected end of statement while looking for matching {s}"));
+            return Err(format!(
+                "unexpected end of statement while looking for matching {s}"
+            ));
         }
         Ok((result, words.finish()))
     }
@@ -220,7 +246,12 @@ impl ShellWord<'_> {
         }
         loop {
             match self.next() {
-                None => return Err("unexpected end of statement while looking for matching single-quote".into()),
+                None => {
+                    return Err(
+                        "unexpected end of statement while looking for matching single-quote"
+                            .into(),
+                    );
+                }
                 Some('\'') => {
                     if self.lex.raw_quotes {
                         result.push('\'');
@@ -240,7 +271,12 @@ impl ShellWord<'_> {
         }
         loop {
             match self.peek() {
-                None => return Err("unexpected end of statement while looking for matching double-quote".into()),
+                None => {
+                    return Err(
+                        "unexpected end of statement while looking for matching double-quote"
+                            .into(),
+                    );
+                }
                 Some('"') => {
                     self.next();
                     if self.lex.raw_quotes {
@@ -348,15 +384,31 @@ impl ShellWord<'_> {
                 let set = value.is_some();
                 let value = value.unwrap_or_default();
                 match modifier {
-                    '-' => Ok(if !set || (null_is_unset && value.is_empty()) { word } else { value }),
-                    '+' => Ok(if !set || (null_is_unset && value.is_empty()) { String::new() } else { word }),
+                    '-' => Ok(if !set || (null_is_unset && value.is_empty()) {
+                        word
+                    } else {
+                        value
+                    }),
+                    '+' => Ok(if !set || (null_is_unset && value.is_empty()) {
+                        String::new()
+                    } else {
+                        word
+                    }),
                     '?' => {
                         if !set {
-                            let m = if word.is_empty() { "is not allowed to be unset".to_string() } else { word };
+                            let m = if word.is_empty() {
+                                "is not allowed to be unset".to_string()
+                            } else {
+                                word
+                            };
                             return Err(format!("{name}: {m}"));
                         }
                         if null_is_unset && value.is_empty() {
-                            let m = if word.is_empty() { "is not allowed to be empty".to_string() } else { word };
+                            let m = if word.is_empty() {
+                                "is not allowed to be empty".to_string()
+                            } else {
+                                word
+                            };
                             return Err(format!("{name}: {m}"));
                         }
                         Ok(value)
@@ -366,7 +418,11 @@ impl ShellWord<'_> {
                             Some(p) => (true, p.to_string()),
                             None => (false, word),
                         };
-                        if modifier == '%' { trim_suffix(&pat, &value, greedy) } else { trim_prefix(&pat, &value, greedy) }
+                        if modifier == '%' {
+                            trim_suffix(&pat, &value, greedy)
+                        } else {
+                            trim_prefix(&pat, &value, greedy)
+                        }
                     }
                     _ => Err(format!("unsupported modifier ({chs}) in substitution")),
                 }
@@ -441,7 +497,11 @@ impl ShellWord<'_> {
 }
 
 /// A shell wildcard (`*`, `?`, `\x`) as a regex (no bracket expressions, as BuildKit).
-fn shell_pattern_regex(pattern: &str, greedy: bool, anchored: bool) -> Result<regex::Regex, String> {
+fn shell_pattern_regex(
+    pattern: &str,
+    greedy: bool,
+    anchored: bool,
+) -> Result<regex::Regex, String> {
     let mut out = String::new();
     if anchored {
         out.push('^');
@@ -533,23 +593,36 @@ mod tests {
         assert_eq!(w("$A ${A} ${A}b"), "a a ab");
         assert_eq!(w("${U:-d} ${EMPTY:-d} ${EMPTY-d} ${U-d}"), "d d  d");
         assert_eq!(w("${A:+x} ${EMPTY:+x}|${EMPTY+x} ${U+x}|"), "x |x |");
-        assert_eq!(w("${P#*/} ${P##*/} ${P%.*} ${P%%.*}"), "usr/local/bin/app.tar.gz app.tar.gz /usr/local/bin/app.tar /usr/local/bin/app");
+        assert_eq!(
+            w("${P#*/} ${P##*/} ${P%.*} ${P%%.*}"),
+            "usr/local/bin/app.tar.gz app.tar.gz /usr/local/bin/app.tar /usr/local/bin/app"
+        );
         assert_eq!(w("${P/local/opt} ${A//a/b}"), "/usr/opt/bin/app.tar.gz b");
         assert_eq!(w("'$A' \"$A\" \\$A $"), "$A a $A $");
-        let err = Lex::new('\\').process_word("${U?must be set}", &env()).unwrap_err();
-        assert_eq!(err.to_string(), "failed to process \"${U?must be set}\": U: must be set");
+        let err = Lex::new('\\')
+            .process_word("${U?must be set}", &env())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to process \"${U?must be set}\": U: must be set"
+        );
         assert!(Lex::new('\\').process_word("${A", &env()).is_err());
         assert!(Lex::new('\\').process_word("${:}", &env()).is_err());
     }
 
     #[test]
     fn words_split_after_expansion_but_not_quotes() {
-        let words = Lex::new('\\').process_words("$W \"$W\" 'q r'", &env()).unwrap();
+        let words = Lex::new('\\')
+            .process_words("$W \"$W\" 'q r'", &env())
+            .unwrap();
         assert_eq!(words, vec!["x", "y", "x y", "q r"]);
     }
 
     #[test]
     fn backtick_escape() {
-        assert_eq!(Lex::new('`').process_word("`$A c:\\dir", &env()).unwrap(), "$A c:\\dir");
+        assert_eq!(
+            Lex::new('`').process_word("`$A c:\\dir", &env()).unwrap(),
+            "$A c:\\dir"
+        );
     }
 }

@@ -3,18 +3,30 @@
 
 /// The closest option, if any is within distance 2 (case folded unless `case_sensitive`).
 pub fn search(val: &str, options: &[String], case_sensitive: bool) -> Option<String> {
-    let v = if case_sensitive { val.to_string() } else { val.to_lowercase() };
+    let v = if case_sensitive {
+        val.to_string()
+    } else {
+        val.to_lowercase()
+    };
     let mut best: Option<String> = None;
     let mut min = 3;
     for opt in options {
-        let o = if case_sensitive { opt.clone() } else { opt.to_lowercase() };
+        let o = if case_sensitive {
+            opt.clone()
+        } else {
+            opt.to_lowercase()
+        };
         if o == v {
             return None;
         }
         let d = strsim::levenshtein(&v, &o);
         if d < min {
             min = d;
-            best = Some(if case_sensitive { o } else { match_case(&o, val) });
+            best = Some(if case_sensitive {
+                o
+            } else {
+                match_case(&o, val)
+            });
         }
     }
     best
