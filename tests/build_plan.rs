@@ -136,3 +136,72 @@ fn build_args_only_reach_declared_args() {
     assert_eq!(h[1], "RUN /bin/sh -c echo $SECRET # buildkit");
     assert_eq!(h[3], "RUN |1 SECRET=s3 /bin/sh -c echo $SECRET # buildkit");
 }
+
+#[test]
+fn copy_heredocs_expand_unless_the_delimiter_is_quoted() {
+    use rcompose::image::build::plan::Op;
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/heredocs/Dockerfile")).unwrap();
+    let p = plan(&text, &BuildOptions::default(), &FakeResolver).unwrap();
+    let copies: Vec<_> = p
+        .target_stage()
+        .steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::Copy(c) => Some(c.contents.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copies[0], vec![("conf.txt".to_string(), "name=world\n".to_string()), ("raw.txt".to_string(), "name=$NAME\n".to_string())]);
+    assert_eq!(copies[1], vec![("EOF".to_string(), "single\n".to_string())]);
+    let runs: Vec<_> = p
+        .target_stage()
+        .steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::Run(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs[2].args, vec!["/bin/sh", "-c", "/dev/pipes/EOT"]);
+    assert_eq!(runs[2].inline_files, vec![("EOT".to_string(), "#!/bin/sh -e\necho script $NAME\n".to_string())]);
+}
+
+#[test]
+fn proxy_build_args_reach_run_but_not_history_or_cache_key() {
+    use rcompose::image::build::plan::Op;
+    let mut opts = options(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/args-scoping"));
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/args-scoping/Dockerfile")).unwrap();
+    let with = plan(&text, &opts, &FakeResolver).unwrap();
+    opts.build_args.remove("HTTP_PROXY");
+    let without = plan(&text, &opts, &FakeResolver).unwrap();
+    let Op::Run(r) = &with.target_stage().steps[0].op else { panic!() };
+    assert_eq!(r.proxy_env, vec!["HTTP_PROXY=http://proxy:3128"]);
+    assert!(!r.env.iter().any(|e| e.contains("proxy")));
+    let d = |p: &rcompose::image::build::plan::Plan| p.target_stage().steps.iter().map(|s| s.op.describe()).collect::<Vec<_>>();
+    assert_eq!(d(&with), d(&without));
+    assert_eq!(with.target_stage().image, without.target_stage().image);
+}
+
+#[test]
+fn onbuild_in_a_stage_triggers_in_stages_built_from_it() {
+    let df = "FROM busybox AS base\nONBUILD RUN echo child-only\nRUN echo base\nFROM base\nRUN echo child\n";
+    let p = plan(df, &BuildOptions::default(), &FakeResolver).unwrap();
+    let names: Vec<&str> = p.target_stage().steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["ONBUILD RUN echo child-only", "RUN echo child"]);
+    assert!(p.target_stage().image.config.on_build.is_empty());
+    assert_eq!(p.stages[&0].image.config.on_build, vec!["RUN echo child-only"]);
+}
+
+#[test]
+fn from_platform_uses_build_and_target_platform_args() {
+    let df = "FROM --platform=$BUILDPLATFORM busybox AS build\nARG TARGETPLATFORM\nRUN echo $TARGETPLATFORM\nFROM --platform=linux/arm64 busybox\n";
+    let opts = BuildOptions { platform: Some(Platform::parse("linux/arm/v7").unwrap()), ..Default::default() };
+    let p = plan(df, &opts, &FakeResolver).unwrap();
+    // Only the target stage (last) is needed.
+    assert_eq!(p.stages.keys().copied().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(p.target_stage().platform.to_string(), "linux/arm64");
+    let opts = BuildOptions { platform: Some(Platform::parse("linux/arm/v7").unwrap()), target: Some("build".into()), ..Default::default() };
+    let p = plan(df, &opts, &FakeResolver).unwrap();
+    assert_eq!(p.target_stage().platform, Platform::host());
+    assert_eq!(p.target_stage().steps[0].name, "RUN echo linux/arm/v7");
+}

@@ -75,6 +75,8 @@ pub struct FakeExecutor {
     pub dir: tempfile::TempDir,
     pub runs: Mutex<Vec<RunOp>>,
     pub commits: Mutex<usize>,
+    /// For each RUN, the sorted entries visible at each mount source while it ran.
+    pub mount_listings: Mutex<Vec<Vec<Vec<String>>>>,
 }
 
 impl FakeExecutor {
@@ -97,6 +99,7 @@ impl FakeExecutor {
             dir,
             runs: Mutex::new(Vec::new()),
             commits: Mutex::new(0),
+            mount_listings: Mutex::new(Vec::new()),
         }
     }
     pub fn run_count(&self) -> usize {
@@ -128,6 +131,20 @@ impl Executor for FakeExecutor {
         let mut runs = self.runs.lock().unwrap();
         let n = runs.len();
         runs.push(req.op.clone());
+        let listing = req
+            .mount_sources
+            .iter()
+            .map(|src| {
+                let mut v: Vec<String> = src
+                    .as_ref()
+                    .and_then(|p| std::fs::read_dir(p).ok())
+                    .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+                    .unwrap_or_default();
+                v.sort();
+                v
+            })
+            .collect();
+        self.mount_listings.lock().unwrap().push(listing);
         let cmd = req.op.args.join(" ");
         writeln!(log, "running {cmd}").unwrap();
         if let Some(code) = cmd

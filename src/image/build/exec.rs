@@ -94,6 +94,11 @@ impl BuildCache {
         let l: LayerRef = serde_json::from_str(&text).ok()?;
         l.dir.is_dir().then_some(l)
     }
+    /// A persistent directory for `RUN --mount=type=cache,id=...`.
+    pub fn mount_dir(&self, id: &str) -> PathBuf {
+        self.dir.join("mounts").join(&key_of(&[id])[..32])
+    }
+
     pub fn put(&self, key: &str, layer: &LayerRef) -> Result<(), ExecError> {
         fs_err::create_dir_all(&self.dir).map_err(|e| ExecError::Io {
             path: self.dir.clone(),
@@ -248,6 +253,26 @@ pub fn inputs_digest(
     context: &BuildContext,
     done: &BTreeMap<usize, StageResult>,
 ) -> Result<String, ExecError> {
+    if let Op::Run(r) = op {
+        // Bind mounts read their source: its content is part of the key (cache mounts are not).
+        let mut parts = Vec::new();
+        for (n, m) in r.mounts.iter().enumerate() {
+            if m.kind != "bind" {
+                continue;
+            }
+            match r.mount_from.get(n).and_then(|f| f.as_ref()) {
+                None => {
+                    let fs = ContextFs(context);
+                    let resolved = fs.resolve(m.source.trim_start_matches('/'), true).unwrap_or_default();
+                    parts.push(format!("{n} ctx {}", context.tree_digest(&resolved)?));
+                }
+                Some(CopyFrom::Stage(j)) => parts.push(format!("{n} stage {}", done.get(j).map(|r| r.key.as_str()).unwrap_or(""))),
+                Some(CopyFrom::Image { digest, .. }) => parts.push(format!("{n} image {digest}")),
+                Some(CopyFrom::Context) => {}
+            }
+        }
+        return Ok(key_of(&parts.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
     let Op::Copy(c) = op else {
         return Ok(String::new());
     };
@@ -402,12 +427,18 @@ fn build_stage(
                     pipes,
                     mount_sources: Vec::new(),
                 };
+                let mut views = Vec::new();
+                let req = RunRequest {
+                    mount_sources: mount_sources(r, &dir, context, done, exec, st, cache, &mut views)?,
+                    ..req
+                };
                 let mut log = ReporterWriter {
                     reporter,
                     stage: &stage_name,
                     buf: Vec::new(),
                 };
                 exec.run(&req, &mut log)?;
+                drop(views);
                 log.flush_rest();
             }
             Op::Copy(c) => copy_step(c, &lower, &upper, &wdir, &dir, context, done, exec, st, now)?,
@@ -524,44 +555,111 @@ fn with_merged<T>(
     r
 }
 
-/// A read-only view of a stage's or image's layers.
-fn with_readonly<T>(
-    layers: &[LayerRef],
-    dir: &Path,
-    f: impl FnOnce(&Path) -> Result<T, ExecError>,
-) -> Result<T, ExecError> {
-    let target = dir.join("from");
-    fs_err::create_dir_all(&target).map_err(|e| ExecError::Io {
-        path: target.clone(),
-        source: e,
-    })?;
-    match layers.len() {
-        0 => f(&target),
-        1 => f(&layers[0].dir),
-        _ => {
-            let lowers: Vec<String> = layers
-                .iter()
-                .rev()
-                .map(|l| l.dir.display().to_string())
-                .collect();
-            nix::mount::mount(
-                Some("overlay"),
-                &target,
-                Some("overlay"),
-                nix::mount::MsFlags::MS_RDONLY,
-                Some(format!("lowerdir={}", lowers.join(":")).as_str()),
-            )
-            .map_err(|e| {
-                ExecError::Failed(format!(
-                    "cannot mount source layers at `{}`: {e}",
-                    target.display()
-                ))
-            })?;
-            let r = f(&target);
-            let _ = nix::mount::umount2(&target, nix::mount::MntFlags::MNT_DETACH);
-            r
+/// A read-only view of a stage's or image's layers (an overlay when there are several),
+/// unmounted on drop.
+pub struct ReadonlyView {
+    path: PathBuf,
+    mounted: bool,
+}
+
+impl ReadonlyView {
+    pub fn new(layers: &[LayerRef], target: &Path) -> Result<Self, ExecError> {
+        match layers.len() {
+            0 => {
+                fs_err::create_dir_all(target).map_err(|e| ExecError::Io { path: target.to_path_buf(), source: e })?;
+                Ok(Self { path: target.to_path_buf(), mounted: false })
+            }
+            1 => Ok(Self { path: layers[0].dir.clone(), mounted: false }),
+            _ => {
+                fs_err::create_dir_all(target).map_err(|e| ExecError::Io { path: target.to_path_buf(), source: e })?;
+                let lowers: Vec<String> = layers.iter().rev().map(|l| l.dir.display().to_string()).collect();
+                nix::mount::mount(
+                    Some("overlay"),
+                    target,
+                    Some("overlay"),
+                    nix::mount::MsFlags::MS_RDONLY,
+                    Some(format!("lowerdir={}", lowers.join(":")).as_str()),
+                )
+                .map_err(|e| ExecError::Failed(format!("cannot mount source layers at `{}`: {e}", target.display())))?;
+                Ok(Self { path: target.to_path_buf(), mounted: true })
+            }
         }
     }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ReadonlyView {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+}
+
+fn with_readonly<T>(layers: &[LayerRef], dir: &Path, f: impl FnOnce(&Path) -> Result<T, ExecError>) -> Result<T, ExecError> {
+    let view = ReadonlyView::new(layers, &dir.join("from"))?;
+    f(view.path())
+}
+
+/// Host directories for a RUN's `--mount`s: bind sources from the context, a stage or an
+/// image; persistent cache directories; `None` for tmpfs and for absent optional secrets.
+#[allow(clippy::too_many_arguments)]
+fn mount_sources(
+    op: &RunOp,
+    dir: &Path,
+    context: &BuildContext,
+    done: &BTreeMap<usize, StageResult>,
+    exec: &dyn Executor,
+    st: &StagePlan,
+    cache: &BuildCache,
+    views: &mut Vec<ReadonlyView>,
+) -> Result<Vec<Option<PathBuf>>, ExecError> {
+    let mut out = Vec::new();
+    for (n, m) in op.mounts.iter().enumerate() {
+        let source = m.source.trim_start_matches('/').to_string();
+        let from_root = |views: &mut Vec<ReadonlyView>| -> Result<PathBuf, ExecError> {
+            if m.from.is_empty() {
+                return Ok(context.root().to_path_buf());
+            }
+            let layers = match op.mount_from.get(n).and_then(|f| f.as_ref()) {
+                Some(CopyFrom::Stage(j)) => done.get(j).map(|r| r.layers.clone()).unwrap_or_default(),
+                Some(CopyFrom::Image { reference, .. }) => {
+                    let r = exec.resolve(reference, &st.platform).map_err(ExecError::Failed)?;
+                    exec.image_layers(&r)?
+                }
+                _ => Vec::new(),
+            };
+            let view = ReadonlyView::new(&layers, &dir.join(format!("mount-{n}")))?;
+            let p = view.path().to_path_buf();
+            views.push(view);
+            Ok(p)
+        };
+        out.push(match m.kind.as_str() {
+            "bind" => {
+                let root = from_root(views)?;
+                Some(copy::scoped_path(&root, &format!("/{source}"), true))
+            }
+            "cache" => {
+                let id = if m.id.is_empty() { m.target.clone() } else { m.id.clone() };
+                let p = cache.mount_dir(&id);
+                if !p.exists() {
+                    fs_err::create_dir_all(&p).map_err(|e| ExecError::Io { path: p.clone(), source: e })?;
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m.mode.unwrap_or(0o755)));
+                    let _ = std::os::unix::fs::chown(&p, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)));
+                }
+                Some(p)
+            }
+            "secret" | "ssh" if m.required => {
+                return Err(ExecError::Failed(format!("{} mounts are not supported: no {} was provided", m.kind, m.kind)));
+            }
+            _ => None,
+        });
+    }
+    Ok(out)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -107,6 +107,8 @@ pub struct RunOp {
     pub network: String,
     pub security: String,
     pub mounts: Vec<MountSpec>,
+    /// Where each mount's `from=` points (aligned with `mounts`; `None`: the context).
+    pub mount_from: Vec<Option<CopyFrom>>,
     /// Heredoc scripts with a shebang, mounted read-only at `/dev/pipes/<name>` (mode 0755).
     pub inline_files: Vec<(String, String)>,
     /// Proxy build args: given to the command, kept out of history and cache keys.
@@ -883,6 +885,7 @@ impl<'a> Planner<'a> {
                 let (args, inline_files) =
                     run_args(&state.image, cmd).map_err(|e| PlanError::at(span, e))?;
                 let mut specs = Vec::new();
+                let mut mount_from = Vec::new();
                 for m in mounts {
                     let env = state.env.clone();
                     let lex = self.lex.clone();
@@ -894,6 +897,21 @@ impl<'a> Planner<'a> {
                         spec.target =
                             super::gomatch::clean(&format!("{}/{}", cwd(state), spec.target));
                     }
+                    if spec.target.is_empty() && spec.kind != "secret" && spec.kind != "ssh" {
+                        return Err(PlanError::at(span, "mount target must be specified"));
+                    }
+                    mount_from.push(if spec.from.is_empty() {
+                        None
+                    } else {
+                        Some(match self.stage_ref(&spec.from, span)? {
+                            Some(j) if j < stage => CopyFrom::Stage(j),
+                            Some(_) => unreachable!("dependencies are checked before dispatch"),
+                            None => {
+                                let r = self.resolve_image(&spec.from, &state_platform(state), span)?;
+                                CopyFrom::Image { reference: r.reference, digest: r.digest }
+                            }
+                        })
+                    });
                     specs.push(spec);
                 }
                 let network = if network == "default" {
@@ -920,6 +938,7 @@ impl<'a> Planner<'a> {
                     network,
                     security: security.clone(),
                     mounts: specs,
+                    mount_from,
                     inline_files,
                     proxy_env,
                 };
