@@ -201,13 +201,25 @@ fn run_mounts_see_stage_and_context_files_and_bind_content_enters_the_key() {
         let p = plan(df, &BuildOptions::default(), &exec).unwrap();
         let bc = BuildContext::load(ctx.path(), &[]).unwrap();
         let cache = BuildCache::new(state.path().join("cache"));
-        execute(&p, &bc, &exec, &cache, &state.path().join("w"), &ExecOptions::default(), &Silent).unwrap()
+        execute(
+            &p,
+            &bc,
+            &exec,
+            &cache,
+            &state.path().join("w"),
+            &ExecOptions::default(),
+            &Silent,
+        )
+        .unwrap()
     };
     build();
     assert_eq!(exec.run_count(), 2);
     let listings = exec.mount_listings.lock().unwrap().clone();
     let last = listings.last().unwrap();
-    assert!(last[0].contains(&"ran.txt".to_string()) && last[0].contains(&"etc".to_string()), "{last:?}");
+    assert!(
+        last[0].contains(&"ran.txt".to_string()) && last[0].contains(&"etc".to_string()),
+        "{last:?}"
+    );
     assert_eq!(last[1], vec!["main.c"]);
     assert_eq!(last[2], Vec::<String>::new());
     assert_eq!(last[3], Vec::<String>::new());
@@ -216,8 +228,23 @@ fn run_mounts_see_stage_and_context_files_and_bind_content_enters_the_key() {
     assert_eq!(exec.run_count(), 2);
     std::fs::write(ctx.path().join("src/main.c"), "int main(){return 1;}").unwrap();
     build();
-    assert_eq!(exec.run_count(), 3, "only the RUN with the bind mount reran");
-    assert!(state.path().join("cache/mounts").read_dir().unwrap().count() == 1);
+    assert_eq!(
+        exec.run_count(),
+        3,
+        "only the RUN with the bind mount reran"
+    );
+    assert!(
+        state
+            .path()
+            .join("cache/mounts")
+            .read_dir()
+            .unwrap()
+            .count()
+            == 1
+    );
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains(state.path().to_str().unwrap()), "no mount left behind");
+    assert!(
+        !mounts.contains(state.path().to_str().unwrap()),
+        "no mount left behind"
+    );
 }

@@ -140,7 +140,10 @@ fn build_args_only_reach_declared_args() {
 #[test]
 fn copy_heredocs_expand_unless_the_delimiter_is_quoted() {
     use rcompose::image::build::plan::Op;
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/heredocs/Dockerfile")).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/heredocs/Dockerfile"),
+    )
+    .unwrap();
     let p = plan(&text, &BuildOptions::default(), &FakeResolver).unwrap();
     let copies: Vec<_> = p
         .target_stage()
@@ -151,7 +154,13 @@ fn copy_heredocs_expand_unless_the_delimiter_is_quoted() {
             _ => None,
         })
         .collect();
-    assert_eq!(copies[0], vec![("conf.txt".to_string(), "name=world\n".to_string()), ("raw.txt".to_string(), "name=$NAME\n".to_string())]);
+    assert_eq!(
+        copies[0],
+        vec![
+            ("conf.txt".to_string(), "name=world\n".to_string()),
+            ("raw.txt".to_string(), "name=$NAME\n".to_string())
+        ]
+    );
     assert_eq!(copies[1], vec![("EOF".to_string(), "single\n".to_string())]);
     let runs: Vec<_> = p
         .target_stage()
@@ -163,21 +172,39 @@ fn copy_heredocs_expand_unless_the_delimiter_is_quoted() {
         })
         .collect();
     assert_eq!(runs[2].args, vec!["/bin/sh", "-c", "/dev/pipes/EOT"]);
-    assert_eq!(runs[2].inline_files, vec![("EOT".to_string(), "#!/bin/sh -e\necho script $NAME\n".to_string())]);
+    assert_eq!(
+        runs[2].inline_files,
+        vec![(
+            "EOT".to_string(),
+            "#!/bin/sh -e\necho script $NAME\n".to_string()
+        )]
+    );
 }
 
 #[test]
 fn proxy_build_args_reach_run_but_not_history_or_cache_key() {
     use rcompose::image::build::plan::Op;
-    let mut opts = options(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/args-scoping"));
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/args-scoping/Dockerfile")).unwrap();
+    let mut opts =
+        options(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/args-scoping"));
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/args-scoping/Dockerfile"),
+    )
+    .unwrap();
     let with = plan(&text, &opts, &FakeResolver).unwrap();
     opts.build_args.remove("HTTP_PROXY");
     let without = plan(&text, &opts, &FakeResolver).unwrap();
-    let Op::Run(r) = &with.target_stage().steps[0].op else { panic!() };
+    let Op::Run(r) = &with.target_stage().steps[0].op else {
+        panic!()
+    };
     assert_eq!(r.proxy_env, vec!["HTTP_PROXY=http://proxy:3128"]);
     assert!(!r.env.iter().any(|e| e.contains("proxy")));
-    let d = |p: &rcompose::image::build::plan::Plan| p.target_stage().steps.iter().map(|s| s.op.describe()).collect::<Vec<_>>();
+    let d = |p: &rcompose::image::build::plan::Plan| {
+        p.target_stage()
+            .steps
+            .iter()
+            .map(|s| s.op.describe())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(d(&with), d(&without));
     assert_eq!(with.target_stage().image, without.target_stage().image);
 }
@@ -186,22 +213,104 @@ fn proxy_build_args_reach_run_but_not_history_or_cache_key() {
 fn onbuild_in_a_stage_triggers_in_stages_built_from_it() {
     let df = "FROM busybox AS base\nONBUILD RUN echo child-only\nRUN echo base\nFROM base\nRUN echo child\n";
     let p = plan(df, &BuildOptions::default(), &FakeResolver).unwrap();
-    let names: Vec<&str> = p.target_stage().steps.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<&str> = p
+        .target_stage()
+        .steps
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
     assert_eq!(names, vec!["ONBUILD RUN echo child-only", "RUN echo child"]);
     assert!(p.target_stage().image.config.on_build.is_empty());
-    assert_eq!(p.stages[&0].image.config.on_build, vec!["RUN echo child-only"]);
+    assert_eq!(
+        p.stages[&0].image.config.on_build,
+        vec!["RUN echo child-only"]
+    );
 }
 
 #[test]
 fn from_platform_uses_build_and_target_platform_args() {
     let df = "FROM --platform=$BUILDPLATFORM busybox AS build\nARG TARGETPLATFORM\nRUN echo $TARGETPLATFORM\nFROM --platform=linux/arm64 busybox\n";
-    let opts = BuildOptions { platform: Some(Platform::parse("linux/arm/v7").unwrap()), ..Default::default() };
+    let opts = BuildOptions {
+        platform: Some(Platform::parse("linux/arm/v7").unwrap()),
+        ..Default::default()
+    };
     let p = plan(df, &opts, &FakeResolver).unwrap();
     // Only the target stage (last) is needed.
     assert_eq!(p.stages.keys().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!(p.target_stage().platform.to_string(), "linux/arm64");
-    let opts = BuildOptions { platform: Some(Platform::parse("linux/arm/v7").unwrap()), target: Some("build".into()), ..Default::default() };
+    let opts = BuildOptions {
+        platform: Some(Platform::parse("linux/arm/v7").unwrap()),
+        target: Some("build".into()),
+        ..Default::default()
+    };
     let p = plan(df, &opts, &FakeResolver).unwrap();
     assert_eq!(p.target_stage().platform, Platform::host());
     assert_eq!(p.target_stage().steps[0].name, "RUN echo linux/arm/v7");
+}
+
+#[test]
+fn errors_render_with_file_line_and_snippet() {
+    let text = "FROM busybox\nRUN true\nFORM x\nRUN false\n";
+    let e = plan(text, &BuildOptions::default(), &FakeResolver).unwrap_err();
+    assert_eq!(
+        e.render("Dockerfile"),
+        "Dockerfile:3: unknown instruction: FORM (did you mean FROM?)"
+    );
+    assert_eq!(
+        e.snippet("Dockerfile", text),
+        "Dockerfile:3\n--------------------\n   1 |     FROM busybox\n   2 |     RUN true\n   3 | >>> FORM x\n   4 |     RUN false\n--------------------\n"
+    );
+}
+
+/// BuildKit's `Node.Dump` for a parsed file. These result files predate the separator node
+/// BuildKit now adds to legacy `ENV k v` / `LABEL k v` pairs, so an empty separator is left out.
+fn dump(text: &str) -> String {
+    use rcompose::image::build::gofmt::{quote, quote_list};
+    use rcompose::image::build::parser::{Node, parse};
+    fn one(n: &Node) -> String {
+        let mut s = n.value.to_lowercase();
+        if !n.flags.is_empty() {
+            s.push_str(&format!(" {}", quote_list(&n.flags)));
+        }
+        let lower = n.value.to_lowercase();
+        let legacy_kv =
+            (lower == "env" || lower == "label") && n.args.len() == 3 && n.args[2].is_empty();
+        for (i, a) in n.args.iter().enumerate() {
+            if legacy_kv && i == 2 {
+                continue;
+            }
+            s.push_str(&format!(" {}", quote(a)));
+        }
+        if let Some(c) = &n.child {
+            s.push_str(&format!(" ({})", one(c)));
+        }
+        s
+    }
+    parse(text)
+        .unwrap()
+        .nodes
+        .iter()
+        .map(|n| format!("({})\n", one(n)))
+        .collect()
+}
+
+#[test]
+fn buildkit_parser_testfiles_dump_identically() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/build/buildkit-parser");
+    for case in ["docker", "health", "influxdb"] {
+        let df = std::fs::read_to_string(base.join(case).join("Dockerfile")).unwrap();
+        let want = std::fs::read_to_string(base.join(case).join("result")).unwrap();
+        assert_eq!(dump(&df), want, "testfile {case}");
+    }
+}
+
+#[test]
+fn copy_heredoc_expansion_keeps_quotes_and_backslashes() {
+    use rcompose::image::build::plan::Op;
+    let df = "FROM busybox\nENV N=x\nCOPY <<EOF /f\necho \"$N\" 'q' \\$N\nEOF\n";
+    let p = plan(df, &BuildOptions::default(), &FakeResolver).unwrap();
+    let Op::Copy(c) = &p.target_stage().steps[0].op else {
+        panic!()
+    };
+    assert_eq!(c.contents[0].1, "echo \"x\" 'q' $N\n");
 }

@@ -138,7 +138,11 @@ impl Executor for FakeExecutor {
                 let mut v: Vec<String> = src
                     .as_ref()
                     .and_then(|p| std::fs::read_dir(p).ok())
-                    .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 v.sort();
                 v

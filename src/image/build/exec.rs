@@ -263,15 +263,22 @@ pub fn inputs_digest(
             match r.mount_from.get(n).and_then(|f| f.as_ref()) {
                 None => {
                     let fs = ContextFs(context);
-                    let resolved = fs.resolve(m.source.trim_start_matches('/'), true).unwrap_or_default();
+                    let resolved = fs
+                        .resolve(m.source.trim_start_matches('/'), true)
+                        .unwrap_or_default();
                     parts.push(format!("{n} ctx {}", context.tree_digest(&resolved)?));
                 }
-                Some(CopyFrom::Stage(j)) => parts.push(format!("{n} stage {}", done.get(j).map(|r| r.key.as_str()).unwrap_or(""))),
+                Some(CopyFrom::Stage(j)) => parts.push(format!(
+                    "{n} stage {}",
+                    done.get(j).map(|r| r.key.as_str()).unwrap_or("")
+                )),
                 Some(CopyFrom::Image { digest, .. }) => parts.push(format!("{n} image {digest}")),
                 Some(CopyFrom::Context) => {}
             }
         }
-        return Ok(key_of(&parts.iter().map(String::as_str).collect::<Vec<_>>()));
+        return Ok(key_of(
+            &parts.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
     }
     let Op::Copy(c) = op else {
         return Ok(String::new());
@@ -429,7 +436,9 @@ fn build_stage(
                 };
                 let mut views = Vec::new();
                 let req = RunRequest {
-                    mount_sources: mount_sources(r, &dir, context, done, exec, st, cache, &mut views)?,
+                    mount_sources: mount_sources(
+                        r, &dir, context, done, exec, st, cache, &mut views,
+                    )?,
                     ..req
                 };
                 let mut log = ReporterWriter {
@@ -566,13 +575,29 @@ impl ReadonlyView {
     pub fn new(layers: &[LayerRef], target: &Path) -> Result<Self, ExecError> {
         match layers.len() {
             0 => {
-                fs_err::create_dir_all(target).map_err(|e| ExecError::Io { path: target.to_path_buf(), source: e })?;
-                Ok(Self { path: target.to_path_buf(), mounted: false })
+                fs_err::create_dir_all(target).map_err(|e| ExecError::Io {
+                    path: target.to_path_buf(),
+                    source: e,
+                })?;
+                Ok(Self {
+                    path: target.to_path_buf(),
+                    mounted: false,
+                })
             }
-            1 => Ok(Self { path: layers[0].dir.clone(), mounted: false }),
+            1 => Ok(Self {
+                path: layers[0].dir.clone(),
+                mounted: false,
+            }),
             _ => {
-                fs_err::create_dir_all(target).map_err(|e| ExecError::Io { path: target.to_path_buf(), source: e })?;
-                let lowers: Vec<String> = layers.iter().rev().map(|l| l.dir.display().to_string()).collect();
+                fs_err::create_dir_all(target).map_err(|e| ExecError::Io {
+                    path: target.to_path_buf(),
+                    source: e,
+                })?;
+                let lowers: Vec<String> = layers
+                    .iter()
+                    .rev()
+                    .map(|l| l.dir.display().to_string())
+                    .collect();
                 nix::mount::mount(
                     Some("overlay"),
                     target,
@@ -580,8 +605,16 @@ impl ReadonlyView {
                     nix::mount::MsFlags::MS_RDONLY,
                     Some(format!("lowerdir={}", lowers.join(":")).as_str()),
                 )
-                .map_err(|e| ExecError::Failed(format!("cannot mount source layers at `{}`: {e}", target.display())))?;
-                Ok(Self { path: target.to_path_buf(), mounted: true })
+                .map_err(|e| {
+                    ExecError::Failed(format!(
+                        "cannot mount source layers at `{}`: {e}",
+                        target.display()
+                    ))
+                })?;
+                Ok(Self {
+                    path: target.to_path_buf(),
+                    mounted: true,
+                })
             }
         }
     }
@@ -599,7 +632,11 @@ impl Drop for ReadonlyView {
     }
 }
 
-fn with_readonly<T>(layers: &[LayerRef], dir: &Path, f: impl FnOnce(&Path) -> Result<T, ExecError>) -> Result<T, ExecError> {
+fn with_readonly<T>(
+    layers: &[LayerRef],
+    dir: &Path,
+    f: impl FnOnce(&Path) -> Result<T, ExecError>,
+) -> Result<T, ExecError> {
     let view = ReadonlyView::new(layers, &dir.join("from"))?;
     f(view.path())
 }
@@ -625,9 +662,13 @@ fn mount_sources(
                 return Ok(context.root().to_path_buf());
             }
             let layers = match op.mount_from.get(n).and_then(|f| f.as_ref()) {
-                Some(CopyFrom::Stage(j)) => done.get(j).map(|r| r.layers.clone()).unwrap_or_default(),
+                Some(CopyFrom::Stage(j)) => {
+                    done.get(j).map(|r| r.layers.clone()).unwrap_or_default()
+                }
                 Some(CopyFrom::Image { reference, .. }) => {
-                    let r = exec.resolve(reference, &st.platform).map_err(ExecError::Failed)?;
+                    let r = exec
+                        .resolve(reference, &st.platform)
+                        .map_err(ExecError::Failed)?;
                     exec.image_layers(&r)?
                 }
                 _ => Vec::new(),
@@ -643,18 +684,35 @@ fn mount_sources(
                 Some(copy::scoped_path(&root, &format!("/{source}"), true))
             }
             "cache" => {
-                let id = if m.id.is_empty() { m.target.clone() } else { m.id.clone() };
+                let id = if m.id.is_empty() {
+                    m.target.clone()
+                } else {
+                    m.id.clone()
+                };
                 let p = cache.mount_dir(&id);
                 if !p.exists() {
-                    fs_err::create_dir_all(&p).map_err(|e| ExecError::Io { path: p.clone(), source: e })?;
+                    fs_err::create_dir_all(&p).map_err(|e| ExecError::Io {
+                        path: p.clone(),
+                        source: e,
+                    })?;
                     use std::os::unix::fs::PermissionsExt;
-                    let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m.mode.unwrap_or(0o755)));
-                    let _ = std::os::unix::fs::chown(&p, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)));
+                    let _ = std::fs::set_permissions(
+                        &p,
+                        std::fs::Permissions::from_mode(m.mode.unwrap_or(0o755)),
+                    );
+                    let _ = std::os::unix::fs::chown(
+                        &p,
+                        Some(m.uid.unwrap_or(0)),
+                        Some(m.gid.unwrap_or(0)),
+                    );
                 }
                 Some(p)
             }
             "secret" | "ssh" if m.required => {
-                return Err(ExecError::Failed(format!("{} mounts are not supported: no {} was provided", m.kind, m.kind)));
+                return Err(ExecError::Failed(format!(
+                    "{} mounts are not supported: no {} was provided",
+                    m.kind, m.kind
+                )));
             }
             _ => None,
         });

@@ -701,7 +701,7 @@ fn parse_health_config(rest: &str) -> Result<(Vec<String>, bool), String> {
     Ok((args, json))
 }
 
-/// `^(\d*)<<(-?)([^<]*)$` and the quoting rules of BuildKit's ParseHeredoc.
+/// `^(\d*)<<(-?)\s*([^<]*)$` and the quoting rules of BuildKit's ParseHeredoc.
 pub fn parse_heredoc(src: &str) -> Result<Option<Heredoc>, String> {
     let digits = src.len() - src.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     let Some(after) = src[digits..].strip_prefix("<<") else {
@@ -711,6 +711,7 @@ pub fn parse_heredoc(src: &str) -> Result<Option<Heredoc>, String> {
         Some(r) => (true, r),
         None => (false, after),
     };
+    let rest = rest.trim_start_matches(['\t', '\n', '\x0c', '\r', ' ']);
     if rest.is_empty() || rest.contains('<') {
         return Ok(None);
     }
@@ -815,5 +816,126 @@ mod tests {
         assert_eq!(c[0].data(), "one\n");
         assert_eq!(c[1].content, "two\n");
         assert_eq!(ast.nodes[1].span, Span { start: 4, end: 8 });
+    }
+}
+
+/// BuildKit's `parser_heredoc_test.go`, ported.
+#[cfg(test)]
+mod heredoc_tests {
+    use super::*;
+
+    #[test]
+    fn parse_extracts_heredocs_like_buildkit() {
+        let df = "\nFROM alpine:3.6\n\nENV NAME=me\n\nRUN ls\n\nUSER <<INVALID\nINVALID\n\nRUN <<EMPTY\nEMPTY\n\nRUN 3<<EMPTY2\nEMPTY2\n\nRUN \"<<NOHEREDOC\"\n\nRUN <<INDENT\n\tfoo\n\tbar\nINDENT\n\nRUN <<-UNINDENT\n\tbaz\n\tquux\nUNINDENT\n\nRUN <<-UNINDENT2\n\tbaz\n\tquux\n\tUNINDENT2\n\nRUN <<-EXPAND\n\texpand $NAME\nEXPAND\n\nRUN <<-'NOEXPAND'\n\tdon't expand $NAME\nNOEXPAND\n\nRUN <<COPY\necho hello world\necho foo bar\nCOPY\n\nRUN <<COMMENT\n# internal comment\necho hello world\necho foo bar # trailing comment\nCOMMENT\n\nRUN --mount=type=cache,target=/foo <<MOUNT\necho hello\nMOUNT\n\nCOPY <<FILE1 <<FILE2 /dest\ncontent 1\nFILE1\ncontent 2\nFILE2\n\nCOPY <<EOF /quotes\n\"foo\"\n'bar'\nEOF\n\nCOPY <<X <<Y /dest\nY\nX\nX\nY\n\nRUN <<COMPLEX python3\nprint('hello world')\nCOMPLEX\n\nCOPY <<file.txt /dest\nhello world\nfile.txt\n\nRUN <<eo'f'\necho foo\neof\n\nRUN <<eo\\'f\necho foo\neo'f\n\nRUN <<'e'o\\'f\necho foo\neo'f\n\nRUN <<'one two'\necho bar\none two\n\nRUN <<$EOF\n$EOF\n\nRUN <<  EOF\nEOF\n\nRUN <<  EOF  > foo\nEOF\n\t";
+        let h = |name: &str, content: &str, expand: bool, chomp: bool, fd: u32| Heredoc {
+            name: name.into(),
+            fd,
+            expand,
+            chomp,
+            content: content.into(),
+        };
+        let want: Vec<Vec<Heredoc>> = vec![
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec![h("EMPTY", "", true, false, 0)],
+            vec![h("EMPTY2", "", true, false, 3)],
+            vec![],
+            vec![h("INDENT", "\tfoo\n\tbar\n", true, false, 0)],
+            vec![h("UNINDENT", "\tbaz\n\tquux\n", true, true, 0)],
+            vec![h("UNINDENT2", "\tbaz\n\tquux\n", true, true, 0)],
+            vec![h("EXPAND", "\texpand $NAME\n", true, true, 0)],
+            vec![h("NOEXPAND", "\tdon't expand $NAME\n", false, true, 0)],
+            vec![h(
+                "COPY",
+                "echo hello world\necho foo bar\n",
+                true,
+                false,
+                0,
+            )],
+            vec![h(
+                "COMMENT",
+                "# internal comment\necho hello world\necho foo bar # trailing comment\n",
+                true,
+                false,
+                0,
+            )],
+            vec![h("MOUNT", "echo hello\n", true, false, 0)],
+            vec![
+                h("FILE1", "content 1\n", true, false, 0),
+                h("FILE2", "content 2\n", true, false, 0),
+            ],
+            vec![h("EOF", "\"foo\"\n'bar'\n", true, false, 0)],
+            vec![h("X", "Y\n", true, false, 0), h("Y", "X\n", true, false, 0)],
+            vec![h("COMPLEX", "print('hello world')\n", true, false, 0)],
+            vec![h("file.txt", "hello world\n", true, false, 0)],
+            vec![h("eof", "echo foo\n", false, false, 0)],
+            vec![h("eo'f", "echo foo\n", true, false, 0)],
+            vec![h("eo'f", "echo foo\n", false, false, 0)],
+            vec![h("one two", "echo bar\n", false, false, 0)],
+            vec![h("$EOF", "", true, false, 0)],
+            vec![h("EOF", "", true, false, 0)],
+            vec![h("EOF", "", true, false, 0)],
+        ];
+        let ast = parse(df).unwrap();
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(
+                &ast.nodes[i + 1].heredocs,
+                w,
+                "node {} ({})",
+                i + 1,
+                ast.nodes[i + 1].original
+            );
+        }
+    }
+
+    #[test]
+    fn json_form_has_no_heredocs() {
+        let ast =
+            parse("FROM alpine\nRUN [\"whoami\"]\nRUN [\"<<EOF\"]\nRUN [\"<<'EOF'\"]\n").unwrap();
+        assert!(ast.nodes[1..].iter().all(|n| n.heredocs.is_empty()));
+    }
+
+    #[test]
+    fn heredoc_word_helpers() {
+        for src in [
+            "<<EOF",
+            "<<'EOF'",
+            "<<\"EOF\"",
+            "<<-EOF",
+            "<<-'EOF'",
+            "<<-\"EOF\"",
+            "<<EO\"F\"",
+            "<< EOF",
+            "<<- EOF",
+        ] {
+            assert_eq!(parse_heredoc(src).unwrap().unwrap().name, "EOF", "{src}");
+        }
+        for src in ["<<'EOF", "<<\"EOF", "<<EOF'", "<<EOF\""] {
+            assert!(parse_heredoc(src).is_err(), "{src}");
+        }
+        for src in ["", "EOF", "<<", "<<-", "<EOF", "<<<EOF", "<<EOF sh"] {
+            assert_eq!(parse_heredoc(src).unwrap(), None, "{src}");
+        }
+        assert_eq!(chomp_heredoc("\thello\n\tworld\n"), "hello\nworld\n");
+        for (line, names) in [
+            ("RUN <<EOF", vec!["EOF"]),
+            ("RUN <<-EOF", vec!["EOF"]),
+            ("RUN <<- EOF", vec!["EOF"]),
+            ("RUN << -EOF", vec!["-EOF"]),
+            ("RUN <<'EOF'", vec!["EOF"]),
+            ("RUN 4<<EOF", vec!["EOF"]),
+            ("RUN <<EOF <<EOF2", vec!["EOF", "EOF2"]),
+            ("RUN '<<EOF'", vec![]),
+            ("RUN \"<<EOF\"", vec![]),
+        ] {
+            let got: Vec<String> = heredocs_from_line(line)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.name)
+                .collect();
+            assert_eq!(got, names, "{line}");
+        }
     }
 }

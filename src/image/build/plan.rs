@@ -75,6 +75,40 @@ impl PlanError {
     }
 }
 
+impl PlanError {
+    /// `Dockerfile:12: unknown instruction: FORM (did you mean FROM?)`.
+    pub fn render(&self, file: &str) -> String {
+        if self.span.start == 0 {
+            return self.message.clone();
+        }
+        format!("{file}:{}: {}", self.span.start, self.message)
+    }
+
+    /// The lines around the error, marked as BuildKit prints them.
+    pub fn snippet(&self, file: &str, text: &str) -> String {
+        if self.span.start == 0 {
+            return String::new();
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        let first = self.span.start.saturating_sub(2).max(1);
+        let last = (self.span.end.max(self.span.start) + 1).min(lines.len());
+        let mut out = format!("{file}:{}\n--------------------\n", self.span.start);
+        for n in first..=last {
+            let mark = if n >= self.span.start && n <= self.span.end.max(self.span.start) {
+                ">>>"
+            } else {
+                "   "
+            };
+            out.push_str(&format!(
+                " {n:>3} | {mark} {}\n",
+                lines.get(n - 1).unwrap_or(&"")
+            ));
+        }
+        out.push_str("--------------------\n");
+        out
+    }
+}
+
 impl From<parser::SyntaxError> for PlanError {
     fn from(e: parser::SyntaxError) -> Self {
         Self {
@@ -331,7 +365,19 @@ pub fn plan(
 ) -> Result<Plan, PlanError> {
     let ast = parser::parse(text)?;
     let df = instructions::from_ast(&ast)?;
-    Planner::new(&df, opts, resolver).run()
+    let mut plan = Planner::new(&df, opts, resolver).run()?;
+    for d in &ast.directives {
+        if d.name == "syntax"
+            && !d.value.starts_with("docker/dockerfile")
+            && !d.value.starts_with("docker.io/docker/dockerfile")
+        {
+            plan.warnings.push(format!(
+                "line {}: syntax `{}` ignored: rcompose builds with its own Dockerfile frontend",
+                d.line, d.value
+            ));
+        }
+    }
+    Ok(plan)
 }
 
 struct Planner<'a> {
@@ -907,8 +953,12 @@ impl<'a> Planner<'a> {
                             Some(j) if j < stage => CopyFrom::Stage(j),
                             Some(_) => unreachable!("dependencies are checked before dispatch"),
                             None => {
-                                let r = self.resolve_image(&spec.from, &state_platform(state), span)?;
-                                CopyFrom::Image { reference: r.reference, digest: r.digest }
+                                let r =
+                                    self.resolve_image(&spec.from, &state_platform(state), span)?;
+                                CopyFrom::Image {
+                                    reference: r.reference,
+                                    digest: r.digest,
+                                }
                             }
                         })
                     });
@@ -1126,8 +1176,12 @@ impl<'a> Planner<'a> {
         }
         let mut contents = Vec::new();
         for SourceContent { path, data, expand } in &sd.contents {
+            // As BuildKit's ExpandRaw: only variables, quotes are part of the file.
             let d = if *expand {
-                self.expand(state, data, span)?
+                let mut raw = Lex::new('\\');
+                raw.skip_process_quotes = true;
+                raw.process_word(data, &state.env)
+                    .map_err(|e| PlanError::at(span, e.to_string()))?
             } else {
                 data.clone()
             };

@@ -199,10 +199,13 @@ impl ShellWord<'_> {
                 self.next();
                 return Ok((result, words.finish()));
             }
-            let special = ch == '$' || (!self.lex.skip_process_quotes && (ch == '\'' || ch == '"'));
+            let special = ch == '$'
+                || ch == '<'
+                || (!self.lex.skip_process_quotes && (ch == '\'' || ch == '"'));
             if special {
                 let tmp = match ch {
                     '$' => self.process_dollar()?,
+                    '<' => self.process_possible_heredoc(),
                     '\'' => self.process_single_quote()?,
                     _ => self.process_double_quote()?,
                 };
@@ -236,6 +239,25 @@ impl ShellWord<'_> {
             ));
         }
         Ok((result, words.finish()))
+    }
+
+    /// `<<` keeps the blanks after it in the same word, so `<< EOF` is one heredoc word.
+    fn process_possible_heredoc(&mut self) -> String {
+        self.next();
+        if self.peek() != Some('<') {
+            return "<".into();
+        }
+        self.next();
+        let mut out = String::from("<<");
+        if self.peek() == Some('-') {
+            out.push('-');
+            self.next();
+        }
+        while let Some(c @ (' ' | '\t')) = self.peek() {
+            out.push(c);
+            self.next();
+        }
+        out
     }
 
     fn process_single_quote(&mut self) -> Result<String, String> {
