@@ -183,6 +183,13 @@ fn copy_from_context_honours_dockerignore_chown_chmod_and_dest_rules() {
         (main.uid(), main.gid(), main.mode() & 0o7777),
         (1000, 50, 0o755)
     );
+    let src_mtime = std::fs::metadata(ctx.path().join("app/main.sh"))
+        .unwrap()
+        .mtime();
+    assert_eq!(main.mtime(), src_mtime, "COPY keeps modification times");
+    // The directory created for dest gets the source directory's metadata, owned by --chown.
+    let app = std::fs::metadata(root.path().join("srv/app")).unwrap();
+    assert_eq!((app.uid(), app.gid()), (1000, 50));
     assert!(!root.path().join("srv/app/notes.md").exists());
     assert!(!root.path().join("srv/app/secret.key").exists());
     assert_eq!(
@@ -350,6 +357,45 @@ fn add_downloads_a_url_served_on_loopback() {
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "remote data");
     let m = std::fs::metadata(&p).unwrap();
     assert_eq!((m.mode() & 0o777, m.mtime()), (0o600, 1_445_412_480));
+}
+
+#[test]
+fn add_url_checksum_mismatch_is_an_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = std::io::Read::read(&mut s, &mut buf);
+            std::io::Write::write_all(
+                &mut s,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+            )
+            .unwrap();
+        }
+    });
+    let bc_dir = tempfile::tempdir().unwrap();
+    let bc = BuildContext::load(bc_dir.path(), &[]).unwrap();
+    let url = format!("http://127.0.0.1:{port}/f");
+    // sha256("hi")
+    let good = "sha256:8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4";
+    for (checksum, ok) in [
+        (good, true),
+        (
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            false,
+        ),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let mut o = op(&[&url], "/d/");
+        o.is_add = true;
+        o.checksum = checksum.to_string();
+        let r = copy::apply(&o, &ContextFs(&bc), root.path(), 0);
+        assert_eq!(r.is_ok(), ok, "{r:?}");
+        assert_eq!(root.path().join("d/f").exists(), ok);
+    }
+    server.join().unwrap();
 }
 
 #[test]

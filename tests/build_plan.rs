@@ -314,3 +314,11 @@ fn copy_heredoc_expansion_keeps_quotes_and_backslashes() {
     };
     assert_eq!(c.contents[0].1, "echo \"x\" 'q' $N\n");
 }
+
+#[test]
+fn env_words_see_the_environment_from_before_the_instruction() {
+    let df = "FROM busybox\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\n";
+    let p = plan(df, &BuildOptions::default(), &FakeResolver).unwrap();
+    let env = &p.target_stage().image.config.env;
+    assert_eq!(&env[1..], &["abc=bye", "def=hello", "ghi=bye"]);
+}

@@ -860,10 +860,17 @@ impl<'a> Planner<'a> {
         let step_name = |code: String| format!("{prefix}{code}");
         match &ins.kind {
             Kind::Env(kvs) => {
-                let mut msg = String::from("ENV");
+                // Every word is substituted with the environment from before this ENV
+                // (`ENV A=2 B=$A` gives B the old A), as BuildKit expands before dispatch.
+                let mut pairs = Vec::new();
                 for kv in kvs {
-                    let k = self.expand(state, &kv.key, span)?;
-                    let v = self.expand(state, &kv.value, span)?;
+                    pairs.push((
+                        self.expand(state, &kv.key, span)?,
+                        self.expand(state, &kv.value, span)?,
+                    ));
+                }
+                let mut msg = String::from("ENV");
+                for (k, v) in pairs {
                     msg.push_str(&format!(" {k}={v}"));
                     state.env.set(&k, &v);
                     add_env(&mut state.image.config.env, &k, &v);
