@@ -5,7 +5,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -251,20 +250,11 @@ fn add_unpacks_local_archives_in_every_compression() {
         .unwrap();
         out
     };
-    let xz = std::process::Command::new("xz")
-        .args(["-c"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map(|mut c| {
-            std::io::Write::write_all(c.stdin.as_mut().unwrap(), &raw).unwrap();
-            drop(c.stdin.take());
-            let mut out = Vec::new();
-            c.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-            c.wait().unwrap();
-            out
-        })
-        .unwrap();
+    let xz = {
+        let mut out = Vec::new();
+        lzma_rs::xz_compress(&mut &raw[..], &mut out).unwrap();
+        out
+    };
     let files = BTreeMap::from([
         ("a.tar", raw),
         ("b.tar.gz", gz),
