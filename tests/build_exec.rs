@@ -194,12 +194,15 @@ fn run_mounts_see_stage_and_context_files_and_bind_content_enters_the_key() {
     let state = tempfile::tempdir().unwrap();
     std::fs::create_dir(ctx.path().join("src")).unwrap();
     std::fs::write(ctx.path().join("src/main.c"), "int main(){}").unwrap();
+    std::fs::write(ctx.path().join("src/main.o"), "object").unwrap();
+    std::fs::write(ctx.path().join(".dockerignore"), "**/*.o\n").unwrap();
     let df = "FROM busybox AS tools\nRUN make-tools\nFROM busybox\n\
               RUN --mount=type=bind,from=tools,target=/tools --mount=type=bind,source=src,target=/src \
               --mount=type=cache,target=/root/.cache,id=cc --mount=type=tmpfs,target=/tmp build\n";
     let build = || {
         let p = plan(df, &BuildOptions::default(), &exec).unwrap();
-        let bc = BuildContext::load(ctx.path(), &[]).unwrap();
+        let bc =
+            BuildContext::load(ctx.path(), &ignore_patterns(ctx.path(), None).unwrap()).unwrap();
         let cache = BuildCache::new(state.path().join("cache"));
         execute(
             &p,
@@ -220,7 +223,11 @@ fn run_mounts_see_stage_and_context_files_and_bind_content_enters_the_key() {
         last[0].contains(&"ran.txt".to_string()) && last[0].contains(&"etc".to_string()),
         "{last:?}"
     );
-    assert_eq!(last[1], vec!["main.c"]);
+    assert_eq!(
+        last[1],
+        vec!["main.c"],
+        "the bind-mounted context honours .dockerignore"
+    );
     assert_eq!(last[2], Vec::<String>::new());
     assert_eq!(last[3], Vec::<String>::new());
     // Cached when nothing changed; a bind-mounted context file is an input of the RUN.

@@ -419,3 +419,32 @@ fn copy_into_overlay_follows_image_symlinks_and_layer_holds_only_changes() {
         ]
     );
 }
+
+#[test]
+fn copy_parents_and_exclude() {
+    let ctx = tempfile::tempdir().unwrap();
+    write(&ctx.path().join("pkgs/a/go.mod"), "a", 0o644);
+    write(&ctx.path().join("pkgs/b/go.mod"), "b", 0o644);
+    write(&ctx.path().join("pkgs/b/main.go"), "m", 0o644);
+    write(&ctx.path().join("src/x/keep.txt"), "k", 0o644);
+    write(&ctx.path().join("src/x/skip.tmp"), "s", 0o644);
+    let bc = BuildContext::load(ctx.path(), &[]).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    // --parents keeps the matched path (below the `/./` pivot, if any).
+    let mut o = op(&["/pkgs/*/go.mod"], "/app/");
+    o.parents = true;
+    copy::apply(&o, &ContextFs(&bc), root.path(), 0).unwrap();
+    assert!(root.path().join("app/pkgs/a/go.mod").is_file());
+    assert!(root.path().join("app/pkgs/b/go.mod").is_file());
+    assert!(!root.path().join("app/pkgs/b/main.go").exists());
+    let mut o = op(&["/pkgs/./b/go.mod"], "/pivot/");
+    o.parents = true;
+    copy::apply(&o, &ContextFs(&bc), root.path(), 0).unwrap();
+    assert!(root.path().join("pivot/b/go.mod").is_file());
+    // --exclude patterns apply below the copied directory.
+    let mut o = op(&["/src"], "/s/");
+    o.excludes = vec!["**/*.tmp".into()];
+    copy::apply(&o, &ContextFs(&bc), root.path(), 0).unwrap();
+    assert!(root.path().join("s/x/keep.txt").is_file());
+    assert!(!root.path().join("s/x/skip.tmp").exists());
+}

@@ -679,6 +679,43 @@ fn mount_sources(
             Ok(p)
         };
         out.push(match m.kind.as_str() {
+            "bind" if m.from.is_empty() => {
+                // The context as COPY sees it (.dockerignore applied), copied so a writable
+                // mount cannot change the user's files.
+                let target = dir.join(format!("mount-{n}"));
+                fs_err::create_dir_all(&target).map_err(|e| ExecError::Io {
+                    path: target.clone(),
+                    source: e,
+                })?;
+                let fs = ContextFs(context);
+                let resolved = fs
+                    .resolve(&source, true)
+                    .ok_or_else(|| copy::CopyError::NotFound(format!("/{source}")))?;
+                let is_dir = fs
+                    .lstat(&resolved)
+                    .is_some_and(|m| m.kind == copy::SrcKind::Dir);
+                let op = CopyOp {
+                    is_add: false,
+                    from: CopyFrom::Context,
+                    sources: vec![format!("/{resolved}")],
+                    contents: Vec::new(),
+                    dest: "/".into(),
+                    chown: String::new(),
+                    chmod: None,
+                    link: true,
+                    parents: false,
+                    excludes: Vec::new(),
+                    checksum: String::new(),
+                    keep_git_dir: false,
+                    unpack: Some(false),
+                };
+                copy::apply(&op, &fs, &target, 0)?;
+                Some(if is_dir {
+                    target
+                } else {
+                    target.join(resolved.rsplit('/').next().unwrap_or(""))
+                })
+            }
             "bind" => {
                 let root = from_root(views)?;
                 Some(copy::scoped_path(&root, &format!("/{source}"), true))
