@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use super::config::{History, ImageConfig};
+use super::config::ImageConfig;
 use super::context::BuildContext;
 use super::copy::{self, ContextFs, CopySettings, DirFs, SourceFs};
 use super::layer::{self, OverlayMount};
@@ -238,6 +238,15 @@ fn now_secs(opts: &ExecOptions) -> i64 {
     })
 }
 
+/// Now (or the fixed build time) as Go's RFC 3339 with nanoseconds.
+fn stamp(opts: &ExecOptions) -> String {
+    let t = match opts.now {
+        Some(s) => chrono::DateTime::from_timestamp(s, 0).unwrap_or_default(),
+        None => chrono::Utc::now(),
+    };
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 fn key_of(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
@@ -371,6 +380,7 @@ fn build_stage(
     let mut cached = 0;
     let mut executed = 0;
     let mut step_layers: BTreeMap<usize, LayerRef> = BTreeMap::new();
+    let mut step_times: BTreeMap<usize, String> = BTreeMap::new();
     fs_err::create_dir_all(work).map_err(|e| ExecError::Io {
         path: work.to_path_buf(),
         source: e,
@@ -389,6 +399,7 @@ fn build_stage(
             });
             layers.push(l.clone());
             step_layers.insert(step.history_index, l);
+            step_times.insert(step.history_index, stamp(opts));
             cached += 1;
             continue;
         }
@@ -484,17 +495,24 @@ fn build_stage(
             millis: t0.elapsed().as_millis(),
         });
     }
-    // History timestamps and rootfs as the exporter writes them.
-    let created = chrono::DateTime::from_timestamp(now, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    for h in image
-        .history
-        .iter_mut()
-        .filter(|h: &&mut History| h.created.is_none())
-    {
-        h.created = created.clone();
+    // History timestamps as BuildKit's exporter fills them: a layer entry gets the time its
+    // layer was made, a metadata entry the time of the layer before it (or of the first new
+    // layer when none precedes it).
+    let first = step_times
+        .values()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| stamp(opts));
+    let mut last = first.clone();
+    for (i, h) in image.history.iter_mut().enumerate() {
+        if let Some(t) = step_times.get(&i) {
+            last = t.clone();
+        }
+        if h.created.is_none() {
+            h.created = Some(step_times.get(&i).cloned().unwrap_or_else(|| last.clone()));
+        }
     }
-    image.created = created;
+    image.created = Some(last);
     image.rootfs.diff_ids = base_diffs;
     for (_, l) in step_layers {
         image.rootfs.diff_ids.push(l.diff_id);
