@@ -85,6 +85,11 @@ fn backtick_escape_directive() {
 }
 
 #[test]
+fn copy_and_add_flags_are_planned() {
+    check("copy-add-flags");
+}
+
+#[test]
 fn target_builds_only_the_stages_it_needs() {
     check("target-subset");
 }

@@ -1275,14 +1275,14 @@ impl<'a> Planner<'a> {
             msg.push_str(&format!(" <<{p}"));
         }
         msg.push_str(&format!(" {dest_raw}"));
+        let dest = dest_path(&cwd(state), &dest_raw);
         let nsrc = sources.len() + contents.len();
-        if nsrc > 1 && !dest_raw.ends_with('/') {
+        if nsrc > 1 && !dest.ends_with('/') {
             self.warnings.push(format!(
                 "line {}: {cmd} with more than one source and a destination without a trailing `/`: each source overwrites `{dest_raw}`",
                 span.start
             ));
         }
-        let dest = dest_path(&cwd(state), &dest_raw);
         let norm_sources = sources
             .iter()
             .map(|s| {
