@@ -125,3 +125,35 @@ fn dockerfile_builds_with_real_run_steps_and_rebuilds_from_cache() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(state.path().to_str().unwrap()));
 }
+
+/// Timings for the report (not an assertion): first build vs fully cached rebuild.
+/// `cargo test --release --test build_runc -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn measure_first_build_and_cached_rebuild() {
+    let exec = RuncExecutor::new();
+    let ctx = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("input.txt"), "v1").unwrap();
+    for i in 0..200 {
+        std::fs::write(
+            ctx.path().join(format!("file-{i}.txt")),
+            format!("content {i}\n").repeat(50),
+        )
+        .unwrap();
+    }
+    let t = std::time::Instant::now();
+    build(&exec, ctx.path(), state.path(), &[]);
+    let first = t.elapsed();
+    let mut cached = Vec::new();
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        build(&exec, ctx.path(), state.path(), &[]);
+        cached.push(t.elapsed());
+    }
+    cached.sort();
+    eprintln!(
+        "first build: {first:?}; cached rebuild median of 5: {:?}",
+        cached[2]
+    );
+}
