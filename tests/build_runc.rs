@@ -31,6 +31,7 @@ SCRIPT
 
 FROM busybox
 COPY --from=build /src/out.txt /src/script.txt /app/
+COPY --link --chown=app input.txt /linked.txt
 USER app
 WORKDIR /home/app
 RUN id -u > whoami.txt && pwd >> whoami.txt && ls /etc/motd
@@ -91,6 +92,9 @@ fn dockerfile_builds_with_real_run_steps_and_rebuilds_from_cache() {
     let who = find(target, "home/app/whoami.txt").unwrap();
     assert_eq!(std::fs::read_to_string(&who).unwrap(), "1000\n/home/app\n");
     assert_eq!(std::fs::metadata(&who).unwrap().uid(), 1000);
+    // --link --chown=<name> resolves the name in the image below.
+    let linked = std::fs::metadata(find(target, "linked.txt").unwrap()).unwrap();
+    assert_eq!((linked.uid(), linked.gid()), (1000, 1000));
     // The deletion in the first RUN is a whiteout in its layer tar.
     let build_stage = &r[&0];
     let run_layer = &build_stage.layers[build_stage.layers.len() - 2];

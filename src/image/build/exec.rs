@@ -788,6 +788,28 @@ fn copy_step(
     st: &StagePlan,
     now: i64,
 ) -> Result<(), ExecError> {
+    // --link copies onto nothing, so `--chown` names are looked up in the stage's layers first.
+    let linked;
+    let c = if c.link && !c.chown.is_empty() {
+        let lowers: Vec<LayerRef> = lower
+            .iter()
+            .rev()
+            .map(|d| LayerRef {
+                diff_id: String::new(),
+                dir: d.clone(),
+            })
+            .collect();
+        let ids = with_readonly(&lowers, &dir.join("users"), |root| {
+            Ok(copy::resolve_chown(root, &c.chown)?)
+        })?;
+        linked = CopyOp {
+            chown: ids.map(|(u, g)| format!("{u}:{g}")).unwrap_or_default(),
+            ..c.clone()
+        };
+        &linked
+    } else {
+        c
+    };
     let run_copy = |src: &dyn SourceFs| -> Result<(), ExecError> {
         if c.link {
             // --link: the layer is just the copied files, independent of what is below.
