@@ -255,3 +255,30 @@ fn run_mounts_see_stage_and_context_files_and_bind_content_enters_the_key() {
         "no mount left behind"
     );
 }
+
+#[test]
+fn a_mount_left_by_an_interrupted_build_is_cleaned_up() {
+    use rcompose::image::build::layer::OverlayMount;
+    let exec = FakeExecutor::new();
+    let p = Project::new();
+    // Simulate a build killed while its first step had the merged view mounted.
+    let step = p.state.path().join("work/stage-0/step-0");
+    for d in ["upper", "work", "merged", "lower"] {
+        std::fs::create_dir_all(step.join(d)).unwrap();
+    }
+    let m = OverlayMount::mount(
+        &[step.join("lower")],
+        &step.join("upper"),
+        &step.join("work"),
+        &step.join("merged"),
+    )
+    .unwrap();
+    std::mem::forget(m);
+    let r = p.build(&exec, false);
+    assert_eq!(r.executed, 3);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains(p.state.path().to_str().unwrap()),
+        "stale mount removed"
+    );
+}

@@ -238,6 +238,24 @@ fn now_secs(opts: &ExecOptions) -> i64 {
     })
 }
 
+/// Remove a step's scratch directory, first detaching mounts a killed build may have left
+/// under it (so the next build repairs what an interrupted one left).
+fn clean_step_dir(dir: &Path) {
+    if let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") {
+        let prefix = format!("{}/", dir.display());
+        let mut points: Vec<&str> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|p| p.starts_with(&prefix))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Now (or the fixed build time) as Go's RFC 3339 with nanoseconds.
 fn stamp(opts: &ExecOptions) -> String {
     let t = match opts.now {
@@ -411,7 +429,7 @@ fn build_stage(
         });
         let t0 = std::time::Instant::now();
         let dir = work.join(format!("step-{n}"));
-        let _ = std::fs::remove_dir_all(&dir);
+        clean_step_dir(&dir);
         let upper = dir.join("upper");
         let wdir = dir.join("work");
         for d in [&upper, &wdir] {
@@ -484,7 +502,7 @@ fn build_stage(
         let (_, diff_id, _) = layer::dir_to_tar(&upper, f)?;
         let l = exec.commit_layer(&upper, &tar_path, &diff_id)?;
         cache.put(&key, &l)?;
-        let _ = std::fs::remove_dir_all(&dir);
+        clean_step_dir(&dir);
         layers.push(l.clone());
         step_layers.insert(step.history_index, l);
         executed += 1;
