@@ -33,6 +33,7 @@
 //! process: the builder holds the content lock GC waits for.
 
 pub mod archive;
+pub mod build;
 pub mod builder;
 pub mod config;
 pub mod credentials;
