@@ -194,3 +194,29 @@ fn ensure_image_repairs_a_missing_layer_dir_from_its_blob() {
     .unwrap();
     assert!(again.layer_dirs()[0].join("bin/busybox").is_file());
 }
+
+#[test]
+fn a_damaged_index_entry_is_skipped_and_gc_repairs_the_index() {
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mk = |content: &[u8], tag: &str| {
+        let t = tmp.path().join("l.tar");
+        std::fs::write(&t, images::tar_of(&[images::file("f", content)])).unwrap();
+        let mut b = ImageBuilder::new(&store, None).unwrap();
+        b.add_layer_tar(&t, "x").unwrap();
+        b.commit(Some(&Reference::parse(tag).unwrap())).unwrap()
+    };
+    let good = mk(b"good", "good:1");
+    let bad = mk(b"bad", "bad:1");
+    // As if a crash lost the config blob of `bad`.
+    std::fs::remove_file(store.blob_path(&bad.id)).unwrap();
+    let list = store.list().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, good.id);
+    store.gc().unwrap();
+    let index = std::fs::read_to_string(root.paths.images().join("index.json")).unwrap();
+    assert!(!index.contains(bad.manifest_digest.as_str()), "{index}");
+    assert!(!bad.layer_dirs()[0].exists());
+    assert!(good.layer_dirs()[0].exists());
+}

@@ -478,10 +478,16 @@ impl Store {
                 v.push(n);
             }
         }
-        order
-            .iter()
-            .map(|d| self.load_image(d, &names[&d.digest]))
-            .collect()
+        let mut out = Vec::new();
+        for d in &order {
+            match self.load_image(d, &names[&d.digest]) {
+                Ok(img) => out.push(img),
+                // A damaged entry (blob lost to a crash or a hand edit) must not make every
+                // command fail: skip it; `gc` drops it from the index.
+                Err(e) => tracing::warn!("skipping image {}: {e}", d.digest),
+            }
+        }
+        Ok(out)
     }
 
     /// Find an image by name (`busybox`, `busybox:1`, `repo@sha256:…`), by ID (`sha256:…`) or
@@ -676,7 +682,22 @@ impl Store {
         let _ix = lock(&self.images.join("index.lock"), true)?;
         let mut keep_blobs: HashSet<String> = HashSet::new();
         let mut keep_layers: HashSet<String> = HashSet::new();
-        for e in self.read_index()? {
+        let mut entries = self.read_index()?;
+        let before = entries.len();
+        entries.retain(|e| {
+            let ok = self.load_image(&e.manifest, &[]).is_ok();
+            if !ok {
+                tracing::warn!(
+                    "dropping damaged image {} from the index",
+                    e.manifest.digest
+                );
+            }
+            ok
+        });
+        if entries.len() != before {
+            self.write_index(&entries)?;
+        }
+        for e in entries {
             keep_blobs.insert(e.manifest.digest.hex().to_string());
             let Ok(mbytes) = self.read_blob(&e.manifest.digest) else {
                 continue;
@@ -711,6 +732,12 @@ impl Store {
         }
         for ent in fs::read_dir(self.layers.join(".tmp"))? {
             let _ = remove_tree(&ent?.path());
+        }
+        for ent in fs::read_dir(self.layers.join(".locks"))? {
+            let ent = ent?;
+            if !keep_layers.contains(&*ent.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_file(ent.path());
+            }
         }
         for ent in fs::read_dir(&self.layers)? {
             let ent = ent?;
