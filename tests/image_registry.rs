@@ -434,6 +434,38 @@ fn save_then_load_round_trips_and_rm_prune_collect_garbage() {
             String::from_utf8_lossy(&st.stderr)
         );
     }
+    // An oci-archive written by skopeo loads with its manifest unchanged.
+    let oci_archive = root.path().join("skopeo-oci.tar");
+    let st = std::process::Command::new("skopeo")
+        .args(["copy", "--quiet", "--src-tls-verify=false"])
+        .arg(format!("docker://{r}"))
+        .arg(format!(
+            "oci-archive:{}:skopeo/app:7",
+            oci_archive.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let root4 = TempRoot::new();
+    let store4 = Store::open(&root4.paths).unwrap();
+    let loaded = image::archive::load(
+        &store4,
+        std::fs::File::open(&oci_archive).unwrap(),
+        &Platform::host(),
+    )
+    .unwrap();
+    assert_eq!(
+        loaded,
+        vec![image::archive::Loaded::Named(
+            Reference::parse("skopeo/app:7").unwrap()
+        )]
+    );
+    // skopeo may rewrite the manifest (layer media types); the image ID (config) is stable.
+    assert_eq!(store4.get("skopeo/app:7").unwrap().id, fx.config);
     // A legacy docker-archive written by skopeo loads too (uncompressed layers, same diff_ids).
     // (skopeo cannot write zstd images as docker-archive: use the gzip fixture.)
     let single = pushed(&reg, images::single, "single", "single:1");
