@@ -706,3 +706,48 @@ fn pull_over_tls_from_a_loopback_registry_with_a_self_signed_certificate() {
     let img = image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap();
     assert_eq!(img.manifest_digest, fx.manifest);
 }
+
+#[test]
+fn a_malicious_layer_fails_the_pull_with_the_reason_and_leaves_nothing() {
+    let reg = Registry::start(Auth::Anonymous);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut l = Layout::new(&tmp.path().join("layout"));
+    let mut seed = 3u64;
+    let noise: Vec<u8> = (0..(8 << 20))
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect();
+    // The escape comes first, then enough data that the download is still running.
+    let tar = images::tar_of(&[
+        images::file("../../escape", b"x"),
+        images::E::File("noise".into(), noise, 0o644),
+    ]);
+    let f = l.image(&[(tar, images::Comp::Gzip)], "amd64", None, &["sh"]);
+    l.tag(&f, "evil");
+    reg.skopeo_push(&l.dir, "evil", "evil:1");
+    let root = TempRoot::new();
+    let store = Store::open(&root.paths).unwrap();
+    let r = Reference::parse(&format!("{}/evil:1", reg.host())).unwrap();
+    let err =
+        image::pull(&store, &client(), &r, &Platform::host(), &image::NoReporter).unwrap_err();
+    let chain: Vec<String> = {
+        let mut v = vec![err.to_string()];
+        let mut src = std::error::Error::source(&err);
+        while let Some(s) = src {
+            v.push(s.to_string());
+            src = s.source();
+        }
+        v
+    };
+    assert!(
+        chain.iter().any(|m| m.contains("escapes the layer root")),
+        "{chain:?}"
+    );
+    assert!(store.list().unwrap().is_empty());
+    let _ = &f;
+    assert!(!root.path().join("escape").exists() && !root.paths.root.join("escape").exists());
+}

@@ -388,7 +388,7 @@ fn copy_with_progress(
     total: u64,
     reporter: &dyn Reporter,
     tx: Option<&SyncSender<Vec<u8>>>,
-) -> Result<u64, Error> {
+) -> Result<(u64, bool), Error> {
     let mut buf = vec![0u8; 256 << 10];
     let mut done = 0u64;
     let mut last_report = 0u64;
@@ -410,7 +410,7 @@ fn copy_with_progress(
             && tx.send(buf[..n].to_vec()).is_err()
         {
             // The unpacker stopped (it failed); its error is the one to report.
-            break;
+            return Ok((done, true));
         }
         if done - last_report >= (512 << 10) || done == total {
             last_report = done;
@@ -423,7 +423,7 @@ fn copy_with_progress(
             });
         }
     }
-    Ok(done)
+    Ok((done, false))
 }
 
 fn download_and_unpack(
@@ -442,15 +442,20 @@ fn download_and_unpack(
     std::thread::scope(|s| {
         let net = s.spawn(move || -> Result<(), Error> {
             let tx = tx;
-            copy_with_progress(
+            let stopped = copy_with_progress(
                 body.take(layer.size + 1),
                 &mut writer,
                 &layer.digest,
                 layer.size,
                 reporter,
                 Some(&tx),
-            )?;
+            )
+            .map(|(_, stopped)| stopped)?;
             drop(tx);
+            if stopped {
+                // Not the whole blob: drop it (the unpack error explains why we stopped).
+                return Ok(());
+            }
             writer.commit(Some(&layer.digest))?;
             Ok(())
         });
