@@ -209,7 +209,7 @@ fn tar_bombs_hit_the_limits() {
 }
 
 #[test]
-fn forged_overlay_xattrs_and_whiteout_tricks_stay_inside() {
+fn whiteout_tricks_stay_inside() {
     let s = Sandbox::new();
     s.unpack(&[file("../.wh.outside", b"")]).unwrap_err();
     s.unpack(&[
@@ -257,4 +257,51 @@ fn truncated_or_corrupt_compressed_layers_are_errors() {
     let s = Sandbox::new();
     let a = unpack_layer_threaded(&zst[..], &s.layer(), &Limits::default()).unwrap();
     assert_eq!(a.diff_id, rcompose::image::Digest::of(&tar));
+}
+
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let body = key.len() + value.len() + 3; // " " "=" "\n"
+    let mut len = body + 1;
+    while len != body + len.to_string().len() {
+        len = body + len.to_string().len();
+    }
+    let mut r = format!("{len} {key}=").into_bytes();
+    r.extend_from_slice(value);
+    r.push(b'\n');
+    r
+}
+
+#[test]
+fn layer_xattrs_cannot_forge_overlay_metadata() {
+    let s = Sandbox::new();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut pax = pax_record("SCHILY.xattr.trusted.overlay.opaque", b"y");
+    pax.extend(pax_record("SCHILY.xattr.trusted.overlay.redirect", b"/etc"));
+    pax.extend(pax_record("SCHILY.xattr.user.note", b"kept"));
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_size(pax.len() as u64);
+    h.set_path("PaxHeaders/d").unwrap();
+    h.set_cksum();
+    b.append(&h, &pax[..]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_path("d/").unwrap();
+    h.set_mode(0o755);
+    h.set_size(0);
+    h.set_cksum();
+    b.append(&h, &[][..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    unpack_layer(&tar[..], &s.layer(), &Limits::default()).unwrap();
+    let get = |name: &str| {
+        let p = std::ffi::CString::new(s.layer().join("d").as_os_str().as_encoded_bytes()).unwrap();
+        let n = std::ffi::CString::new(name).unwrap();
+        let mut buf = [0u8; 64];
+        let r =
+            unsafe { libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        (r >= 0).then(|| buf[..r as usize].to_vec())
+    };
+    assert_eq!(get("trusted.overlay.opaque"), None);
+    assert_eq!(get("trusted.overlay.redirect"), None);
+    assert_eq!(get("user.note"), Some(b"kept".to_vec()));
 }
