@@ -3,7 +3,8 @@
 //! the pushed digest is the local one.
 
 use std::io::Read;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::Error;
 use super::digest::Digest;
@@ -92,14 +93,33 @@ pub fn push(
                             continue;
                         }
                         let path = store.blob_path(d);
-                        report(LayerStatus::Pushing {
-                            current: 0,
-                            total: *size,
-                        });
+                        // The HTTP client reads the file on its own; count what it read and
+                        // report from here every 200 ms while the upload runs.
+                        let sent = Arc::new(AtomicU64::new(0));
+                        let done = AtomicBool::new(false);
                         let open = || -> std::io::Result<Box<dyn Read + Send>> {
-                            Ok(Box::new(std::fs::File::open(&path)?))
+                            sent.store(0, Ordering::Relaxed);
+                            Ok(Box::new(Counting {
+                                inner: std::fs::File::open(&path)?,
+                                sent: sent.clone(),
+                            }))
                         };
-                        client.upload_blob(&ep, &reference.repository, d, *size, &open)?;
+                        let total = *size;
+                        let uploaded = std::thread::scope(|s| {
+                            s.spawn(|| {
+                                while !done.load(Ordering::Relaxed) {
+                                    report(LayerStatus::Pushing {
+                                        current: sent.load(Ordering::Relaxed).min(total),
+                                        total,
+                                    });
+                                    std::thread::sleep(std::time::Duration::from_millis(200));
+                                }
+                            });
+                            let r = client.upload_blob(&ep, &reference.repository, d, total, &open);
+                            done.store(true, Ordering::Relaxed);
+                            r
+                        });
+                        uploaded?;
                         report(LayerStatus::Pushed);
                     }
                 })
@@ -132,4 +152,18 @@ pub fn push(
         size: bytes.len() as u64,
     });
     Ok(digest)
+}
+
+/// A reader that counts the bytes read through it (upload progress).
+struct Counting {
+    inner: std::fs::File,
+    sent: Arc<AtomicU64>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
