@@ -2,7 +2,7 @@
 //! port with a temporary config and storage, anonymous, with htpasswd basic auth, or with
 //! bearer tokens from a small token server run by the test. Killed and removed on drop.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -262,13 +262,19 @@ impl TokenServer {
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
+        let pkcs8 = Arc::new(pkcs8);
+        let x5c = Arc::new(x5c);
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop2.load(Ordering::Relaxed) {
                     break;
                 }
                 if let Ok(c) = conn {
-                    let _ = serve_token(c, &pkcs8, &x5c);
+                    // One thread per connection: an idle connection must not hold up others.
+                    let (pkcs8, x5c) = (pkcs8.clone(), x5c.clone());
+                    std::thread::spawn(move || {
+                        let _ = serve_token(c, &pkcs8, &x5c);
+                    });
                 }
             }
         });
@@ -334,7 +340,6 @@ fn serve_token(mut c: TcpStream, pkcs8: &[u8], x5c: &str) -> std::io::Result<()>
             authorized = v.trim() == format!("Basic {want}");
         }
     }
-    let _ = r.read(&mut [0u8; 0]);
     if !authorized {
         let body = r#"{"details":"invalid username or password"}"#;
         write!(
