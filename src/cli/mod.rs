@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub mod completion;
 pub mod config;
 pub mod error;
+pub mod network;
 
 pub use error::{CliError, UserError};
 
@@ -100,6 +101,9 @@ pub enum Command {
     /// Generate the man page
     #[command(hide = true)]
     Man(completion::ManArgs),
+    /// The network helper (DNS, port proxies); started by rcompose itself
+    #[command(name = "__netd", hide = true)]
+    Netd(network::NetdArgs),
 }
 
 /// Entry point used by `src/main.rs`: returns the process exit code.
@@ -148,6 +152,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Config(args) => config::run(&global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),
+        Command::Netd(args) => network::netd(&global, args),
     }
 }
 
