@@ -695,6 +695,7 @@ impl Networks {
                 .ok_or_else(|| NetworkError::NotFound(interface.clone()))?
                 .index;
             inner.add_addr4(index, endpoint.ipv4, net.subnet.prefix_len())?;
+            inner.set_up(index)?;
             let current_priority = record
                 .gateway_network
                 .as_ref()

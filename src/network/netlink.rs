@@ -243,7 +243,7 @@ impl Netlink {
     }
 
     /// Create a veth pair: `host` in this namespace (enslaved to `master`, up) and its peer
-    /// directly inside another namespace (up), in one request. Saves the move-and-rename
+    /// directly inside another namespace (down), in one request. Saves the move-and-rename
     /// round trips of the usual create-then-`ip link set netns`.
     pub fn add_veth(
         &mut self,
@@ -252,9 +252,9 @@ impl Netlink {
         mtu: u32,
         peer: &VethPeer<'_>,
     ) -> Result<()> {
+        // The peer cannot be created up: veth_open() fails with ENOTCONN until both ends are
+        // registered. The caller sets it up from inside the namespace.
         let mut peer_msg = LinkMessage::default();
-        peer_msg.header.flags = LinkFlags::Up;
-        peer_msg.header.change_mask = LinkFlags::Up;
         peer_msg
             .attributes
             .push(LinkAttribute::IfName(peer.name.to_string()));

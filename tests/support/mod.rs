@@ -1,0 +1,3 @@
+//! Shared test helpers, one file per topic.
+
+pub mod net;
