@@ -14,6 +14,7 @@ pub mod completion;
 pub mod config;
 pub mod error;
 pub mod network;
+pub mod volume;
 
 pub use error::{CliError, UserError};
 
@@ -101,6 +102,10 @@ pub enum Command {
     /// Generate the man page
     #[command(hide = true)]
     Man(completion::ManArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
     /// The network helper (DNS, port proxies); started by rcompose itself
     #[command(name = "__netd", hide = true)]
     Netd(network::NetdArgs),
@@ -153,6 +158,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),
         Command::Netd(args) => network::netd(&global, args),
+        Command::Network(args) => network::run(&global, args),
+        Command::Volume(args) => volume::run(&global, args),
     }
 }
 
