@@ -78,8 +78,22 @@ fn containers_reach_each_other_by_service_name_alias_and_container_name() {
         "nslookup: {}",
         stdout(&out)
     );
-    // The short container id resolves too, and the answer is the endpoint's address.
+    // The short container id resolves too, and the answer is the endpoint's address; TCP
+    // queries work as UDP ones.
     assert_eq!(query_a(&client, &web.id[..12]).0, vec![web.ip()]);
+    assert_eq!(query_a_tcp(&client, "frontend"), vec![web.ip()]);
+    // The container's own files: resolv.conf points at the embedded DNS, hosts has its name.
+    let resolv = stdout(&f.exec(&client, &[BUSYBOX, "cat", "/etc/resolv.conf"]));
+    assert!(resolv.contains("nameserver 127.0.0.11\n"), "{resolv}");
+    let out = f.exec(
+        &web,
+        &[BUSYBOX, "ping", "-c", "1", "-W", "2", &web.id[..12]],
+    );
+    assert!(
+        stdout(&out).contains(&web.ip().to_string()),
+        "{}",
+        stdout(&out)
+    );
     // An unknown name is forwarded to the host's resolver (127.0.0.1 here, where nothing
     // listens, reached from the host's namespace): SERVFAIL, quickly.
     let (ips, rcode) = query_a(&client, "nothere");
@@ -227,6 +241,10 @@ fn published_tcp_and_udp_ports_answer_on_localhost_and_host_addresses() {
 
     let body = http_get_retry(&format!("127.0.0.1:{}", tcp.host_port));
     assert!(body.contains("published"), "{body}");
+    // On [::1] too (Docker binds [::] next to 0.0.0.0).
+    assert!(bindings.iter().any(|b| b.host_ip.to_string() == "::"));
+    let body = http_get_retry(&format!("[::1]:{}", tcp.host_port));
+    assert!(body.contains("published"));
     // The gateway is a host address too.
     let body = http_get_retry(&format!("{}:{}", net.gateway, tcp.host_port));
     assert!(body.contains("published"));

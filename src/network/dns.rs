@@ -27,7 +27,7 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, PTR};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
-use super::state::{Network, SandboxRecord};
+use super::state::{Endpoint, Network};
 
 /// Docker's TTL for embedded DNS answers.
 pub const TTL: u32 = 600;
@@ -77,12 +77,10 @@ fn normalise(name: &str) -> String {
 
 impl DnsView {
     /// `host_upstream`: the host's resolvers, for containers without `dns:`.
-    pub fn build(
-        networks: &[Network],
-        sandboxes: &[SandboxRecord],
-        host_upstream: &[SocketAddr],
-    ) -> Self {
+    pub fn build(networks: &[Network], host_upstream: &[SocketAddr]) -> Self {
         let mut view = DnsView::default();
+        // A container's networks, in connection order, from its endpoints.
+        let mut per_container: HashMap<&str, Vec<(u128, &str, &Endpoint)>> = HashMap::new();
         for n in networks {
             let endpoints = n
                 .endpoints
@@ -100,30 +98,26 @@ impl DnsView {
                     endpoints,
                 },
             );
+            for e in n.endpoints.values() {
+                per_container
+                    .entry(&e.container_id)
+                    .or_default()
+                    .push((e.order, &n.name, e));
+            }
         }
-        for s in sandboxes {
-            // Membership comes from the networks' endpoints (the source of truth), in the
-            // sandbox's connection order.
-            let networks: Vec<String> = s
-                .networks
-                .iter()
-                .map(|a| a.network.clone())
-                .filter(|n| {
-                    networks
-                        .iter()
-                        .any(|net| &net.name == n && net.endpoints.contains_key(&s.container_id))
-                })
-                .collect();
-            let upstream = if s.dns_servers.is_empty() {
+        for (id, mut eps) in per_container {
+            eps.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+            let first = eps[0].2;
+            let upstream = if first.dns_servers.is_empty() {
                 host_upstream.to_vec()
             } else {
-                s.dns_servers.clone()
+                first.dns_servers.clone()
             };
             view.sandboxes.insert(
-                s.container_id.clone(),
+                id.to_string(),
                 SandboxView {
-                    networks,
-                    links: s
+                    networks: eps.iter().map(|(_, n, _)| n.to_string()).collect(),
+                    links: first
                         .links
                         .iter()
                         .map(|(k, v)| (normalise(k), normalise(v)))
@@ -133,6 +127,11 @@ impl DnsView {
             );
         }
         view
+    }
+
+    /// The containers that have at least one endpoint (they get a DNS socket).
+    pub fn containers(&self) -> impl Iterator<Item = &str> {
+        self.sandboxes.keys().map(String::as_str)
     }
 
     /// The addresses `name` has for the container `sandbox`, or `None` if the name is not
@@ -359,7 +358,6 @@ pub fn nameservers(resolv_conf: &str) -> Vec<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::state::{Endpoint, SandboxNetwork};
     use hickory_proto::op::Query;
 
     fn endpoint(id: &str, name: &str, ip: [u8; 4], aliases: &[&str]) -> Endpoint {
@@ -374,6 +372,10 @@ mod tests {
             mac: String::new(),
             dns_names,
             gw_priority: 0,
+            order: u128::from(ip[2]),
+            hostname: None,
+            links: BTreeMap::new(),
+            dns_servers: Vec::new(),
         }
     }
 
@@ -391,35 +393,29 @@ mod tests {
         n
     }
 
-    fn sandbox(id: &str, nets: &[&str], links: &[(&str, &str)]) -> SandboxRecord {
-        SandboxRecord {
-            container_id: id.into(),
-            networks: nets
-                .iter()
-                .map(|n| SandboxNetwork {
-                    network: n.to_string(),
-                    interface: "eth0".into(),
-                })
-                .collect(),
-            links: links
-                .iter()
-                .map(|(a, t)| (a.to_string(), t.to_string()))
-                .collect(),
-            ..Default::default()
-        }
+    fn linked(mut e: Endpoint, links: &[(&str, &str)]) -> Endpoint {
+        e.links = links
+            .iter()
+            .map(|(a, t)| (a.to_string(), t.to_string()))
+            .collect();
+        e
     }
 
     fn upstream() -> Vec<SocketAddr> {
         vec!["192.0.2.53:53".parse().unwrap()]
     }
 
-    /// web-1, web-2 (service `web`) and db-1 on `front`; db-1 and cache-1 on `back`.
+    /// web-1, web-2 (service `web`) and db-1 on `front`; db-1 and cache-1 on `back`; web-1
+    /// links `sql` to `db`.
     fn view() -> DnsView {
         let front = network(
             "p_front",
             false,
             vec![
-                endpoint("aaaaaaaaaaaa01", "p-web-1", [172, 30, 0, 2], &["web"]),
+                linked(
+                    endpoint("aaaaaaaaaaaa01", "p-web-1", [172, 30, 0, 2], &["web"]),
+                    &[("sql", "db")],
+                ),
                 endpoint("aaaaaaaaaaaa02", "p-web-2", [172, 30, 0, 3], &["web"]),
                 endpoint(
                     "bbbbbbbbbbbb01",
@@ -433,19 +429,11 @@ mod tests {
             "p_back",
             true,
             vec![
-                endpoint("bbbbbbbbbbbb01", "p-db-1", [172, 31, 0, 2], &["db"]),
-                endpoint("cccccccccccc01", "p-cache-1", [172, 31, 0, 3], &["cache"]),
+                endpoint("bbbbbbbbbbbb01", "p-db-1", [172, 31, 1, 2], &["db"]),
+                endpoint("cccccccccccc01", "p-cache-1", [172, 31, 1, 3], &["cache"]),
             ],
         );
-        DnsView::build(
-            &[front, back],
-            &[
-                sandbox("aaaaaaaaaaaa01", &["p_front"], &[("sql", "db")]),
-                sandbox("bbbbbbbbbbbb01", &["p_front", "p_back"], &[]),
-                sandbox("cccccccccccc01", &["p_back"], &[]),
-            ],
-            &upstream(),
-        )
+        DnsView::build(&[front, back], &upstream())
     }
 
     #[test]
@@ -479,7 +467,7 @@ mod tests {
         // db is on both networks: from `back` only its `back` address.
         assert_eq!(
             v.lookup("cccccccccccc01", "db"),
-            Some(vec![Ipv4Addr::new(172, 31, 0, 2)])
+            Some(vec![Ipv4Addr::new(172, 31, 1, 2)])
         );
     }
 
@@ -488,11 +476,11 @@ mod tests {
         let v = view();
         assert_eq!(
             v.lookup("bbbbbbbbbbbb01", "cache.p_back"),
-            Some(vec![Ipv4Addr::new(172, 31, 0, 3)])
+            Some(vec![Ipv4Addr::new(172, 31, 1, 3)])
         );
         assert_eq!(
             v.lookup("bbbbbbbbbbbb01", "db.p_back"),
-            Some(vec![Ipv4Addr::new(172, 31, 0, 2)])
+            Some(vec![Ipv4Addr::new(172, 31, 1, 2)])
         );
         assert_eq!(v.lookup("bbbbbbbbbbbb01", "cache.p_front"), None);
     }
@@ -515,7 +503,7 @@ mod tests {
             Some("p-web-2.p_front".into())
         );
         assert_eq!(
-            v.reverse("aaaaaaaaaaaa01", Ipv4Addr::new(172, 31, 0, 3)),
+            v.reverse("aaaaaaaaaaaa01", Ipv4Addr::new(172, 31, 1, 3)),
             None
         );
     }

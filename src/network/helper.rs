@@ -3,7 +3,7 @@
 //! ports. Compare Podman's `aardvark-dns` (one process for all networks, records from files,
 //! reloaded on change, exits when unused) and Docker's `docker-proxy`.
 //!
-//! - Its records come from the state files (`<root>/networks/*.json`, `<run>/sandboxes/*.json`);
+//! - Its records come from the networks' state files (`<root>/networks/*.json`);
 //!   every command that changes them sends `sync` over `<run>/netd.sock` and waits for the
 //!   answer, so when `connect` returns, the container's own DNS socket exists and every peer
 //!   already resolves it (recreation and scaling are followed without restarting anything).
@@ -34,7 +34,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::dns::{self, DnsView, Reply};
 use super::ports::{self, BindError, PortBinding, PortSpec};
-use super::state::{self, Network, SandboxRecord};
+use super::state::{self, Network};
 use super::{NetworkError, netns};
 use crate::paths::Paths;
 
@@ -52,9 +52,6 @@ fn lock_path(paths: &Paths) -> PathBuf {
 }
 pub(crate) fn ports_dir(paths: &Paths) -> PathBuf {
     paths.run.join("ports")
-}
-pub(crate) fn sandboxes_dir(paths: &Paths) -> PathBuf {
-    paths.run.join("sandboxes")
 }
 
 /// A port to publish, with the container address resolved by the caller.
@@ -235,6 +232,11 @@ pub fn main(paths: Paths, resolv_conf: PathBuf) -> i32 {
             return 1;
         }
     };
+    // Only root may talk to the helper (it binds ports and answers for every container).
+    let _ = std::fs::set_permissions(
+        socket_path(&paths),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    );
     let _ = fs_err::write(pid_path(&paths), format!("{}\n", std::process::id()));
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -277,7 +279,8 @@ struct Server {
     view: Arc<RwLock<DnsView>>,
     dns: HashMap<String, JoinHandle<()>>,
     ports: HashMap<String, Published>,
-    sandboxes: HashSet<String>,
+    /// Containers with at least one endpoint.
+    containers: HashSet<String>,
 }
 
 impl Server {
@@ -288,7 +291,7 @@ impl Server {
             view: Arc::new(RwLock::new(DnsView::default())),
             dns: HashMap::new(),
             ports: HashMap::new(),
-            sandboxes: HashSet::new(),
+            containers: HashSet::new(),
         }
     }
 
@@ -346,7 +349,7 @@ impl Server {
     }
 
     fn idle(&self) -> bool {
-        self.sandboxes.is_empty() && self.ports.is_empty()
+        self.containers.is_empty() && self.ports.is_empty()
     }
 
     fn handle(&mut self, req: Request) -> Response {
@@ -367,41 +370,32 @@ impl Server {
         }
     }
 
-    /// Re-read the state files; open DNS sockets for new sandboxes, close those of sandboxes
-    /// that are gone, drop the ports of containers that are gone.
+    /// Re-read the networks' state; open DNS sockets for containers that got an endpoint,
+    /// close those of containers that have none left, drop their ports.
     fn sync(&mut self) {
-        let sandboxes = read_dir_json::<SandboxRecord>(&sandboxes_dir(&self.paths));
         let networks = read_dir_json::<Network>(&self.paths.networks());
         let host = fs_err::read_to_string(&self.resolv_conf).unwrap_or_default();
         let host_upstream = dns::nameservers(&host);
-        let view = DnsView::build(&networks, &sandboxes, &host_upstream);
+        let view = DnsView::build(&networks, &host_upstream);
+        let wanted: HashSet<String> = view.containers().map(str::to_string).collect();
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = view;
 
-        self.sandboxes = sandboxes.iter().map(|s| s.container_id.clone()).collect();
-        let wanted: HashMap<&str, &SandboxRecord> = sandboxes
-            .iter()
-            .filter(|s| {
-                networks
-                    .iter()
-                    .any(|n| n.endpoints.contains_key(&s.container_id))
-            })
-            .map(|s| (s.container_id.as_str(), s))
-            .collect();
         self.dns.retain(|id, task| {
-            let keep = wanted.contains_key(id.as_str());
+            let keep = wanted.contains(id);
             if !keep {
                 task.abort();
             }
             keep
         });
-        for (id, sb) in wanted {
+        for id in &wanted {
             if self.dns.contains_key(id) {
                 continue;
             }
-            match open_dns_sockets(&sb.netns) {
+            let netns = self.paths.run.join("netns").join(id);
+            match open_dns_sockets(&netns) {
                 Ok((udp, tcp)) => {
-                    let task = tokio::spawn(serve_dns(udp, tcp, id.to_string(), self.view.clone()));
-                    self.dns.insert(id.to_string(), task);
+                    let task = tokio::spawn(serve_dns(udp, tcp, id.clone(), self.view.clone()));
+                    self.dns.insert(id.clone(), task);
                 }
                 Err(e) => tracing::warn!("container {id}: no DNS: {e}"),
             }
@@ -409,12 +403,13 @@ impl Server {
         let gone: Vec<String> = self
             .ports
             .keys()
-            .filter(|id| !self.sandboxes.contains(*id))
+            .filter(|id| !wanted.contains(*id))
             .cloned()
             .collect();
         for id in gone {
             self.unpublish(&id);
         }
+        self.containers = wanted;
     }
 
     fn publish(&mut self, container_id: String, ports: Vec<PublishPort>) -> Response {

@@ -36,7 +36,7 @@ pub use error::NetworkError;
 pub use files::{DnsConfig, HostsConfig, ResolverMode};
 pub use ipam::AddressPool;
 pub use ports::{PortBinding, PortRange, PortSpec, Protocol};
-pub use state::{Endpoint, Network, SandboxNetwork, SandboxRecord};
+pub use state::{Endpoint, Network};
 
 use crate::paths::Paths;
 use netlink::{Netlink, VethPeer};
@@ -133,6 +133,8 @@ pub struct Sandbox {
     pub container_id: String,
     /// Bind-mounted namespace: give it to the runtime as the network namespace path.
     pub path: PathBuf,
+    /// What DNS needs about the container; `connect` records it on each endpoint.
+    pub options: SandboxOptions,
 }
 
 /// Container-wide facts the DNS needs.
@@ -219,12 +221,6 @@ impl Networks {
     }
     fn network_lock(&self, name: &str) -> PathBuf {
         self.paths.locks().join(format!("network-{name}.lock"))
-    }
-    fn sandbox_lock(&self, id: &str) -> PathBuf {
-        self.paths.locks().join(format!("sandbox-{id}.lock"))
-    }
-    fn sandbox_record_path(&self, id: &str) -> PathBuf {
-        helper::sandboxes_dir(&self.paths).join(format!("{id}.json"))
     }
     /// Where a container's namespace is mounted.
     pub fn netns_path(&self, container_id: &str) -> PathBuf {
@@ -580,51 +576,78 @@ impl Networks {
 
     // ---- sandboxes --------------------------------------------------------------------------
 
-    /// Create the container's network namespace (`lo` up) and record what DNS needs. Calling
-    /// it again for an existing sandbox updates the options and returns the same path.
+    /// Create the container's network namespace (`lo` up). Nothing else is written: the
+    /// namespace is the sandbox, and `connect` records the options on each endpoint. Calling
+    /// it again for an existing sandbox returns the same path.
     pub fn create_sandbox(&self, container_id: &str, opts: &SandboxOptions) -> Result<Sandbox> {
         check_container_id(container_id)?;
-        let _lock = state::lock(&self.sandbox_lock(container_id))?;
         let path = self.netns_path(container_id);
-        fs_err::create_dir_all(path.parent().expect("netns dir"))?;
-        let record_path = self.sandbox_record_path(container_id);
-        let mut record = state::read_json::<SandboxRecord>(&record_path)?.unwrap_or_default();
         if !netns::is_netns(&path) {
+            fs_err::create_dir_all(path.parent().expect("netns dir"))?;
             netns::create(&path)?;
-            record = SandboxRecord::default();
-        }
-        record.container_id = container_id.to_string();
-        record.netns = path.clone();
-        record.container_name = opts.container_name.clone();
-        record.hostname = opts.hostname.clone();
-        record.links = opts.links.clone();
-        record.dns_servers = opts.dns_servers.clone();
-        if let Err(e) = state::write_json(&record_path, &record) {
-            let _ = netns::remove(&path);
-            return Err(e);
         }
         Ok(Sandbox {
             container_id: container_id.to_string(),
             path,
+            options: opts.clone(),
         })
     }
 
-    /// An existing sandbox (for `network_mode: service:x` / `container:x`).
+    /// An existing sandbox (for `network_mode: service:x` / `container:x`), with the options
+    /// recorded on its endpoints.
     pub fn sandbox(&self, container_id: &str) -> Result<Option<Sandbox>> {
         check_container_id(container_id)?;
         let path = self.netns_path(container_id);
-        Ok(netns::is_netns(&path).then(|| Sandbox {
+        if !netns::is_netns(&path) {
+            return Ok(None);
+        }
+        let options = self
+            .endpoints_of(container_id)?
+            .into_iter()
+            .next()
+            .map(|(_, e)| SandboxOptions {
+                container_name: e.container_name,
+                hostname: e.hostname,
+                links: e.links,
+                dns_servers: e.dns_servers,
+            })
+            .unwrap_or_default();
+        Ok(Some(Sandbox {
             container_id: container_id.to_string(),
             path,
+            options,
         }))
     }
 
-    fn read_record(&self, container_id: &str) -> Result<SandboxRecord> {
-        state::read_json::<SandboxRecord>(&self.sandbox_record_path(container_id))?.ok_or_else(
-            || NetworkError::NoSandbox {
-                container: container_id.to_string(),
-            },
-        )
+    /// Serialise changes to one sandbox: `flock` on its namespace file (which goes away with
+    /// it, so no lock file is left behind).
+    fn lock_sandbox(&self, sandbox: &Sandbox) -> Result<nix::fcntl::Flock<std::fs::File>> {
+        let file = std::fs::File::open(&sandbox.path)
+            .ok()
+            .filter(|_| netns::is_netns(&sandbox.path))
+            .ok_or_else(|| NetworkError::NoSandbox {
+                container: sandbox.container_id.clone(),
+            })?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| {
+            NetworkError::Io(std::io::Error::other(format!(
+                "cannot lock `{}`: {e}",
+                sandbox.path.display()
+            )))
+        })
+    }
+
+    /// A container's endpoints with their networks, in connection order.
+    fn endpoints_of(&self, container_id: &str) -> Result<Vec<(Network, Endpoint)>> {
+        let mut out: Vec<(Network, Endpoint)> = self
+            .list()?
+            .into_iter()
+            .filter_map(|n| {
+                let e = n.endpoints.get(container_id).cloned()?;
+                Some((n, e))
+            })
+            .collect();
+        out.sort_by(|a, b| a.1.order.cmp(&b.1.order).then(a.0.name.cmp(&b.0.name)));
+        Ok(out)
     }
 
     /// Attach a sandbox to a network: a veth pair (host end on the bridge, the other end
@@ -638,15 +661,10 @@ impl Networks {
     ) -> Result<Attachment> {
         let id = &sandbox.container_id;
         check_container_id(id)?;
-        let _lock = state::lock(&self.sandbox_lock(id))?;
-        let mut record = self.read_record(id)?;
-        if !netns::is_netns(&sandbox.path) {
-            return Err(NetworkError::NoSandbox {
-                container: id.clone(),
-            });
-        }
+        let _lock = self.lock_sandbox(sandbox)?;
         let current = self.get(network)?;
-        if record.networks.iter().any(|n| n.network == current.name) {
+        let existing = self.endpoints_of(id)?;
+        if existing.iter().any(|(n, _)| n.name == current.name) {
             return Err(NetworkError::AlreadyConnected {
                 container: id.clone(),
                 network: current.name,
@@ -654,7 +672,7 @@ impl Networks {
         }
         let interface = match &opts.interface_name {
             Some(name) => {
-                if record.networks.iter().any(|n| &n.interface == name) || name == "lo" {
+                if existing.iter().any(|(_, e)| &e.interface == name) || name == "lo" {
                     return Err(NetworkError::InterfaceInUse {
                         container: id.clone(),
                         name: name.clone(),
@@ -664,7 +682,7 @@ impl Networks {
             }
             None => (0..)
                 .map(|i| format!("eth{i}"))
-                .find(|n| !record.networks.iter().any(|a| &a.interface == n))
+                .find(|n| !existing.iter().any(|(_, e)| &e.interface == n))
                 .expect("an unused ethN exists"),
         };
         let mac = match &opts.mac_address {
@@ -674,11 +692,10 @@ impl Networks {
 
         let mut nl = Netlink::open()?;
         let bridge_index = self.ensure_bridge(&mut nl, &current)?;
-        let (net, endpoint) = self.allocate(&current.name, &record, &interface, mac, opts)?;
+        let (net, endpoint) = self.allocate(&current.name, sandbox, &interface, mac, opts)?;
 
-        let plumbed = (|| -> Result<bool> {
+        let plumbed = (|| -> Result<()> {
             let ns = netns::open(&sandbox.path)?;
-            let mac = ipam::parse_mac(&endpoint.mac);
             nl.add_veth(
                 &endpoint.host_veth,
                 bridge_index,
@@ -686,7 +703,7 @@ impl Networks {
                 &VethPeer {
                     name: &interface,
                     netns: ns.as_fd(),
-                    mac,
+                    mac: ipam::parse_mac(&endpoint.mac),
                 },
             )?;
             let mut inner = netns::netlink_in(ns.as_fd(), &sandbox.path)?;
@@ -696,37 +713,20 @@ impl Networks {
                 .index;
             inner.add_addr4(index, endpoint.ipv4, net.subnet.prefix_len())?;
             inner.set_up(index)?;
-            let current_priority = record
-                .gateway_network
-                .as_ref()
-                .and_then(|g| self.find(g).ok().flatten())
-                .and_then(|g| g.endpoints.get(id).map(|e| e.gw_priority));
-            let take_gateway =
-                !net.internal && current_priority.is_none_or(|p| opts.gw_priority > p);
-            if take_gateway {
-                if current_priority.is_some() {
+            let holder = gateway_holder(&existing).map(|i| &existing[i].1);
+            if !net.internal && holder.is_none_or(|h| opts.gw_priority > h.gw_priority) {
+                if holder.is_some() {
                     inner.del_default_route4()?;
                 }
                 inner.add_default_route4(net.gateway, index)?;
             }
-            Ok(take_gateway)
+            Ok(())
         })();
-        let take_gateway = match plumbed {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = nl.del_link(&endpoint.host_veth);
-                let _ = self.release(&net.name, id);
-                return Err(e);
-            }
-        };
-        record.networks.push(SandboxNetwork {
-            network: net.name.clone(),
-            interface: interface.clone(),
-        });
-        if take_gateway {
-            record.gateway_network = Some(net.name.clone());
+        if let Err(e) = plumbed {
+            let _ = nl.del_link(&endpoint.host_veth);
+            let _ = self.release(&net.name, id);
+            return Err(e);
         }
-        state::write_json(&self.sandbox_record_path(id), &record)?;
         self.sync_helper(true)?;
         Ok(Attachment {
             network: net.name.clone(),
@@ -743,12 +743,12 @@ impl Networks {
     fn allocate(
         &self,
         network: &str,
-        record: &SandboxRecord,
+        sandbox: &Sandbox,
         interface: &str,
         mac: Option<[u8; 6]>,
         opts: &ConnectOptions,
     ) -> Result<(Network, Endpoint)> {
-        let id = &record.container_id;
+        let id = &sandbox.container_id;
         let _lock = state::lock(&self.network_lock(network))?;
         let path = self.network_path(network);
         let mut net = state::read_json::<Network>(&path)?
@@ -793,6 +793,7 @@ impl Networks {
             })?,
         };
         let mac = mac.unwrap_or_else(|| ipam::mac_for(ipv4));
+        let o = &sandbox.options;
         let mut dns_names = Vec::new();
         let mut add = |n: &str| {
             let n = n.to_ascii_lowercase();
@@ -800,23 +801,31 @@ impl Networks {
                 dns_names.push(n);
             }
         };
-        add(&record.container_name);
+        add(&o.container_name);
         add(&id[..id.len().min(12)]);
-        if let Some(h) = &record.hostname {
+        if let Some(h) = &o.hostname {
             add(h);
         }
         for a in &opts.aliases {
             add(a);
         }
+        let order = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
         let endpoint = Endpoint {
             container_id: id.clone(),
-            container_name: record.container_name.clone(),
+            container_name: o.container_name.clone(),
             interface: interface.to_string(),
             host_veth: format!("veth{}", state::random_hex(7)),
             ipv4,
             mac: ipam::format_mac(&mac),
             dns_names,
             gw_priority: opts.gw_priority,
+            order,
+            hostname: o.hostname.clone(),
+            links: o.links.clone(),
+            dns_servers: o.dns_servers.clone(),
         };
         net.endpoints.insert(id.clone(), endpoint.clone());
         state::write_json(&path, &net)?;
@@ -837,54 +846,36 @@ impl Networks {
         Ok(removed)
     }
 
-    /// Detach a sandbox from a network (`docker network disconnect`).
+    /// Detach a sandbox from a network (`docker network disconnect`). If that network gave
+    /// the default route, the best remaining one takes over.
     pub fn disconnect(&self, sandbox: &Sandbox, network: &str) -> Result<()> {
         let id = &sandbox.container_id;
         check_container_id(id)?;
-        let _lock = state::lock(&self.sandbox_lock(id))?;
-        let mut record = self.read_record(id)?;
+        let _lock = self.lock_sandbox(sandbox)?;
+        let mut existing = self.endpoints_of(id)?;
         let name = self
             .get(network)
             .map(|n| n.name)
             .unwrap_or(network.to_string());
-        let Some(pos) = record.networks.iter().position(|n| n.network == name) else {
+        let Some(pos) = existing.iter().position(|(n, _)| n.name == name) else {
             return Err(NetworkError::NotConnected {
                 container: id.clone(),
                 network: name,
             });
         };
-        let attached = record.networks.remove(pos);
-        let endpoint = self.release(&name, id)?;
+        let held_route = gateway_holder(&existing) == Some(pos);
+        let (_, endpoint) = existing.remove(pos);
+        self.release(&name, id)?;
         let mut nl = Netlink::open()?;
-        if let Some(e) = &endpoint {
-            nl.del_link(&e.host_veth)?;
-        }
-        if record.gateway_network.as_deref() == Some(name.as_str()) {
-            record.gateway_network = None;
-            // Hand the default route to the best remaining non-internal network.
-            let mut best: Option<(i32, Network, String)> = None;
-            for a in &record.networks {
-                let Some(n) = self.find(&a.network)? else {
-                    continue;
-                };
-                let Some(e) = n.endpoints.get(id) else {
-                    continue;
-                };
-                if !n.internal && best.as_ref().is_none_or(|(p, _, _)| e.gw_priority > *p) {
-                    best = Some((e.gw_priority, n.clone(), a.interface.clone()));
-                }
-            }
-            if let Some((_, n, interface)) = best {
-                let ns = netns::open(&sandbox.path)?;
-                let mut inner = netns::netlink_in(ns.as_fd(), &sandbox.path)?;
-                if let Some(link) = inner.link_by_name(&interface)? {
-                    inner.add_default_route4(n.gateway, link.index)?;
-                    record.gateway_network = Some(n.name.clone());
-                }
+        nl.del_link(&endpoint.host_veth)?;
+        if held_route && let Some(next) = gateway_holder(&existing) {
+            let (n, e) = &existing[next];
+            let ns = netns::open(&sandbox.path)?;
+            let mut inner = netns::netlink_in(ns.as_fd(), &sandbox.path)?;
+            if let Some(link) = inner.link_by_name(&e.interface)? {
+                inner.add_default_route4(n.gateway, link.index)?;
             }
         }
-        let _ = attached;
-        state::write_json(&self.sandbox_record_path(id), &record)?;
         self.sync_helper(false)
     }
 
@@ -893,9 +884,13 @@ impl Networks {
     /// call again or on a half-made sandbox.
     pub fn destroy_sandbox(&self, container_id: &str) -> Result<()> {
         check_container_id(container_id)?;
-        let lock_path = self.sandbox_lock(container_id);
-        let lock = state::lock(&lock_path)?;
-        state::remove_file(&self.sandbox_record_path(container_id))?;
+        let path = self.netns_path(container_id);
+        let sandbox = Sandbox {
+            container_id: container_id.to_string(),
+            path: path.clone(),
+            options: SandboxOptions::default(),
+        };
+        let lock = self.lock_sandbox(&sandbox).ok();
         for net in self.list()? {
             if net.endpoints.contains_key(container_id) {
                 self.release(&net.name, container_id)?;
@@ -905,36 +900,25 @@ impl Networks {
         // alive) and the container's port proxies.
         self.sync_helper(false)?;
         state::remove_file(&helper::ports_dir(&self.paths).join(format!("{container_id}.json")))?;
-        netns::remove(&self.netns_path(container_id))?;
-        state::remove_lock(&lock_path, lock);
-        Ok(())
+        drop(lock);
+        netns::remove(&path)
     }
 
     /// The container's attachments, in connection order.
     pub fn attachments(&self, container_id: &str) -> Result<Vec<Attachment>> {
-        let Some(record) =
-            state::read_json::<SandboxRecord>(&self.sandbox_record_path(container_id))?
-        else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for a in &record.networks {
-            let Some(n) = self.find(&a.network)? else {
-                continue;
-            };
-            if let Some(e) = n.endpoints.get(container_id) {
-                out.push(Attachment {
-                    network: n.name.clone(),
-                    interface: e.interface.clone(),
-                    ipv4: e.ipv4,
-                    prefix_len: n.subnet.prefix_len(),
-                    gateway: n.gateway,
-                    mac: e.mac.clone(),
-                    internal: n.internal,
-                });
-            }
-        }
-        Ok(out)
+        Ok(self
+            .endpoints_of(container_id)?
+            .into_iter()
+            .map(|(n, e)| Attachment {
+                network: n.name.clone(),
+                interface: e.interface,
+                ipv4: e.ipv4,
+                prefix_len: n.subnet.prefix_len(),
+                gateway: n.gateway,
+                mac: e.mac,
+                internal: n.internal,
+            })
+            .collect())
     }
 
     fn sync_helper(&self, start: bool) -> Result<()> {
@@ -951,34 +935,22 @@ impl Networks {
     /// Docker's "Bind for 0.0.0.0:8080 failed: port is already allocated" and binds nothing.
     pub fn publish(&self, sandbox: &Sandbox, specs: &[PortSpec]) -> Result<Vec<PortBinding>> {
         let id = &sandbox.container_id;
-        let record = self.read_record(id)?;
-        let mut target = None;
-        for a in &record.networks {
-            if let Some(n) = self.find(&a.network)?
-                && let Some(e) = n.endpoints.get(id)
-            {
-                let better = target
-                    .as_ref()
-                    .is_none_or(|(_, internal): &(_, bool)| *internal)
-                    && !n.internal;
-                if target.is_none() || better {
-                    target = Some(((n.clone(), e.ipv4), n.internal));
-                }
-            }
-        }
-        let Some(((net, container_ip), _)) = target else {
+        let existing = self.endpoints_of(id)?;
+        let Some((net, endpoint)) = existing
+            .iter()
+            .find(|(n, _)| !n.internal)
+            .or(existing.first())
+        else {
             return Err(NetworkError::PortSpec {
                 spec: specs
                     .iter()
                     .map(|s| format!("{}/{}", s.target, s.protocol))
                     .collect::<Vec<_>>()
                     .join(", "),
-                reason: format!(
-                    "container `{}` is not connected to any network",
-                    record.container_name
-                ),
+                reason: format!("container `{id}` is not connected to any network"),
             });
         };
+        let container_ip = endpoint.ipv4;
         let ports = specs
             .iter()
             .map(|s| helper::PublishPort {
@@ -1049,6 +1021,21 @@ impl Networks {
     pub fn helper_pid(&self) -> Option<i32> {
         helper::running_pid(&self.paths)
     }
+}
+
+/// Which of a container's endpoints gives the default route: the non-internal one with the
+/// highest `gw_priority`, the earliest connected on a tie.
+fn gateway_holder(endpoints: &[(Network, Endpoint)]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, (n, e)) in endpoints.iter().enumerate() {
+        if n.internal {
+            continue;
+        }
+        if best.is_none_or(|b| e.gw_priority > endpoints[b].1.gw_priority) {
+            best = Some(i);
+        }
+    }
+    best
 }
 
 fn invalid(name: &str, field: &str, value: &str, reason: &str) -> NetworkError {

@@ -1,7 +1,8 @@
-//! On-disk state: one JSON file per network (`<root>/networks/<name>.json`) and one per sandbox
-//! (`<run>/sandboxes/<container id>.json`), written atomically (temp file + rename) so readers
-//! (the DNS helper, `network inspect`) never see a torn file, and guarded by `flock` on lock
-//! files under `<run>/locks` for read-modify-write.
+//! On-disk state: one JSON file per network (`<root>/networks/<name>.json`, with its endpoints),
+//! written atomically (temp file + rename) so readers (the DNS helper, `network inspect`) never
+//! see a torn file, and guarded by `flock` on lock files under `<run>/locks` for
+//! read-modify-write. A sandbox is only its bind-mounted namespace (`<run>/netns/<id>`); what
+//! DNS needs about a container lives on its endpoints.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -71,38 +72,22 @@ pub struct Endpoint {
     /// name, short id, hostname, aliases (the engine includes the service name).
     pub dns_names: Vec<String>,
     /// Compose `gw_priority`: the highest one among non-internal networks gives the default
-    /// route.
+    /// route (ties: the earliest connected).
     #[serde(default)]
     pub gw_priority: i32,
-}
-
-/// One network of a sandbox, in connection order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SandboxNetwork {
-    pub network: String,
-    pub interface: String,
-}
-
-/// A container's network namespace and what DNS needs to know about the container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct SandboxRecord {
-    pub container_id: String,
-    pub netns: PathBuf,
-    pub container_name: String,
+    /// When it was connected (ns since the epoch): orders a container's networks.
+    #[serde(default)]
+    pub order: u128,
+    /// Container-wide facts, repeated on each of its endpoints so that the network files
+    /// alone describe everything DNS needs (one state write per attach).
     #[serde(default)]
     pub hostname: Option<String>,
-    /// `links:` as alias → target name (the target is resolved like any other name).
+    /// `links:` of the container, alias → target name.
     #[serde(default)]
     pub links: BTreeMap<String, String>,
-    /// Upstream resolvers for names we do not know (`dns:`); empty = the host's.
+    /// `dns:` of the container (upstream resolvers); empty = the host's.
     #[serde(default)]
     pub dns_servers: Vec<SocketAddr>,
-    /// Networks, in connection order.
-    #[serde(default)]
-    pub networks: Vec<SandboxNetwork>,
-    /// The network whose gateway is the default route, if any.
-    #[serde(default)]
-    pub gateway_network: Option<String>,
 }
 
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, NetworkError> {

@@ -532,3 +532,35 @@ pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// The same query over TCP (length-prefixed), from inside `c`.
+pub fn query_a_tcp(c: &Container, name: &str) -> Vec<Ipv4Addr> {
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RData, RecordType};
+    use std::io::{Read, Write};
+    let ns: OwnedFd = std::fs::File::open(&c.sandbox.path).unwrap().into();
+    let mut s = netns::run_in(std::os::fd::AsFd::as_fd(&ns), || {
+        std::net::TcpStream::connect("127.0.0.11:53")
+    })
+    .unwrap()
+    .expect("TCP DNS on 127.0.0.11:53");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut m = Message::query();
+    m.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+    let q = m.to_vec().unwrap();
+    s.write_all(&(q.len() as u16).to_be_bytes()).unwrap();
+    s.write_all(&q).unwrap();
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).unwrap();
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf).unwrap();
+    Message::from_vec(&buf)
+        .unwrap()
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        })
+        .collect()
+}
