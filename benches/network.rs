@@ -200,6 +200,24 @@ fn main() {
     nets.destroy_sandbox(&warm).unwrap();
     nets.remove(&net.name).unwrap();
 
+    let mut creates = Vec::new();
+    let mut removes = Vec::new();
+    for r in 0..runs.min(20) {
+        let t = Instant::now();
+        let net = nets
+            .create(&NetworkSpec {
+                name: format!("bench{tag}e{r}"),
+                ..Default::default()
+            })
+            .unwrap();
+        creates.push(t.elapsed());
+        let t = Instant::now();
+        nets.remove(&net.name).unwrap();
+        removes.push(t.elapsed());
+    }
+    stats("network create (bridge, address, nft)", creates);
+    stats("network remove (bridge, nft)", removes);
+
     let whole: Vec<Duration> = (0..runs.min(20))
         .map(|r| {
             let t = Instant::now();

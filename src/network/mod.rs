@@ -28,7 +28,7 @@ pub mod state;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 
@@ -42,6 +42,14 @@ use crate::paths::Paths;
 use netlink::{Netlink, VethPeer};
 
 pub type Result<T> = std::result::Result<T, NetworkError>;
+
+const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
+
+/// An nftables update in flight (see [`nft::Pending`]).
+struct NftJob {
+    pending: nft::Pending,
+    restore_forward: bool,
+}
 
 /// Docker's driver options we act on.
 pub const OPT_BRIDGE_NAME: &str = "com.docker.network.bridge.name";
@@ -465,14 +473,17 @@ impl Networks {
         // State first: a crash after this leaves a network whose bridge the next command
         // re-creates, never a bridge nobody knows about.
         state::write_json(&self.network_path(name), &net)?;
-        let made = self.make_bridge(&mut nl, &net).and_then(|_| {
-            let mut all = existing;
-            all.push(net.clone());
-            self.apply_nft(&all)
+        let mut all = existing.clone();
+        all.push(net.clone());
+        let made = self.start_nft(&all).and_then(|job| {
+            let bridge = self.make_bridge(&mut nl, &net);
+            let applied = self.finish_nft(job);
+            bridge.and(applied)
         });
         if let Err(e) = made {
             let _ = nl.del_link(&net.bridge);
             let _ = state::remove_file(&self.network_path(name));
+            let _ = self.apply_nft(&existing);
             return Err(e);
         }
         Ok(net)
@@ -508,6 +519,12 @@ impl Networks {
 
     /// Make our nftables table match `networks` (the host lock must be held).
     fn apply_nft(&self, networks: &[Network]) -> Result<()> {
+        let job = self.start_nft(networks)?;
+        self.finish_nft(job)
+    }
+
+    /// Start making our table match `networks`; [`finish_nft`](Self::finish_nft) waits.
+    fn start_nft(&self, networks: &[Network]) -> Result<NftJob> {
         let table = &self.config.nft_table;
         let nft_nets: Vec<nft::NftNetwork> = networks
             .iter()
@@ -519,21 +536,27 @@ impl Networks {
             })
             .collect();
         let marker = self.forward_marker();
-        let sysctl = Path::new("/proc/sys/net/ipv4/ip_forward");
         let wants_forward =
             self.config.manage_ip_forward && networks.iter().any(|n| n.masquerade && !n.internal);
-        if wants_forward && fs_err::read_to_string(sysctl)?.trim() == "0" {
+        if wants_forward && fs_err::read_to_string(IP_FORWARD)?.trim() == "0" {
             // As Docker: NAT needs forwarding. We remember that it was us, to add the guard
             // rule and to turn it off again with the last network.
             fs_err::write(&marker, "1\n")?;
-            fs_err::write(sysctl, "1\n")?;
+            fs_err::write(IP_FORWARD, "1\n")?;
             tracing::info!("enabled net.ipv4.ip_forward");
         }
         let guard = marker.exists();
-        nft::apply(table, &nft::render(table, &nft_nets, guard))?;
-        if networks.is_empty() && guard {
-            fs_err::write(sysctl, "0\n")?;
-            state::remove_file(&marker)?;
+        Ok(NftJob {
+            pending: nft::spawn(table, &nft::render(table, &nft_nets, guard))?,
+            restore_forward: networks.is_empty() && guard,
+        })
+    }
+
+    fn finish_nft(&self, job: NftJob) -> Result<()> {
+        job.pending.wait()?;
+        if job.restore_forward {
+            fs_err::write(IP_FORWARD, "0\n")?;
+            state::remove_file(&self.forward_marker())?;
             tracing::info!("disabled net.ipv4.ip_forward again");
         }
         Ok(())
@@ -558,11 +581,22 @@ impl Networks {
                 id: net.id,
             });
         }
+        let remaining: Vec<Network> = self
+            .list()?
+            .into_iter()
+            .filter(|n| n.name != net.name)
+            .collect();
+        // Both the rule change and the bridge deletion wait for RCU grace periods in the
+        // kernel: overlap them.
+        let job = self.start_nft(&remaining)?;
         let mut nl = Netlink::open()?;
-        nl.del_link(&net.bridge)?;
+        let deleted = nl.del_link(&net.bridge);
+        let applied = self.finish_nft(job);
+        deleted?;
+        applied?;
         state::remove_file(&self.network_path(&net.name))?;
         state::remove_lock(&lock_path, lock);
-        self.apply_nft(&self.list()?)
+        Ok(())
     }
 
     /// Drop endpoints whose sandbox no longer exists (crash, reboot). Returns whether any was

@@ -1,9 +1,10 @@
 //! Network namespaces kept alive by a bind mount, as `ip netns add` does, so that the runtime
 //! can join one by path (OCI `linux.namespaces[].path`) and we can tear it down by unmounting.
 //!
-//! The namespace of a thread is per thread for `CLONE_NEWNET`, so every entry into a sandbox
-//! happens on a short-lived scoped thread: the caller (possibly a tokio worker) never changes
-//! namespace, and a panic cannot leave a thread stuck in the wrong one.
+//! The network namespace is per thread, so entering a sandbox switches only the calling thread,
+//! and an [`Entered`] guard switches it back on every path out (return, error, panic). This
+//! costs two `setns` calls; a helper thread per entry cost more and, on a loaded machine, a
+//! trip through the scheduler.
 
 use std::fs::File;
 use std::io;
@@ -34,26 +35,22 @@ pub fn create(path: &Path) -> Result<(), NetworkError> {
         .truncate(false)
         .open(path)
         .map_err(create_err)?;
-    let result = std::thread::scope(|s| {
-        s.spawn(|| -> Result<(), NetworkError> {
-            nix::sched::unshare(CloneFlags::CLONE_NEWNET).map_err(|e| create_err(e.into()))?;
-            // `lo` is index 1 in every namespace; Docker (and runc) bring it up, libcontainer
-            // does not, and 127.0.0.11 (our DNS) needs it.
-            let mut nl = Netlink::open()?;
-            nl.set_up(1)?;
-            nix::mount::mount(
-                Some("/proc/thread-self/ns/net"),
-                path,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .map_err(|e| create_err(e.into()))?;
-            Ok(())
-        })
-        .join()
-        .unwrap_or_else(|_| Err(create_err(io::Error::other("namespace thread panicked"))))
-    });
+    let result = (|| -> Result<(), NetworkError> {
+        let _back = Entered::unshare().map_err(create_err)?;
+        // `lo` is index 1 in every namespace; Docker (and runc) bring it up, libcontainer
+        // does not, and 127.0.0.11 (our DNS) needs it.
+        let mut nl = Netlink::open()?;
+        nl.set_up(1)?;
+        nix::mount::mount(
+            Some("/proc/thread-self/ns/net"),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| create_err(e.into()))?;
+        Ok(())
+    })();
     if result.is_err() {
         let _ = std::fs::remove_file(path);
     }
@@ -107,17 +104,43 @@ pub fn open(path: &Path) -> Result<OwnedFd, NetworkError> {
         })
 }
 
-/// Run `f` on a fresh thread that has joined the namespace `ns`. Sockets created by `f` stay
-/// in that namespace after the thread ends.
-pub fn run_in<T: Send>(ns: BorrowedFd<'_>, f: impl FnOnce() -> T + Send) -> Result<T, io::Error> {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            nix::sched::setns(ns, CloneFlags::CLONE_NEWNET)?;
-            Ok(f())
-        })
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
-    })
+/// The calling thread is in another network namespace until this is dropped.
+pub struct Entered {
+    original: OwnedFd,
+}
+
+impl Entered {
+    /// Join `ns`.
+    pub fn enter(ns: BorrowedFd<'_>) -> io::Result<Self> {
+        let original = OwnedFd::from(File::open("/proc/thread-self/ns/net")?);
+        nix::sched::setns(ns, CloneFlags::CLONE_NEWNET)?;
+        Ok(Self { original })
+    }
+
+    /// Move to a brand-new namespace.
+    pub fn unshare() -> io::Result<Self> {
+        let original = OwnedFd::from(File::open("/proc/thread-self/ns/net")?);
+        nix::sched::unshare(CloneFlags::CLONE_NEWNET)?;
+        Ok(Self { original })
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        if nix::sched::setns(&self.original, CloneFlags::CLONE_NEWNET).is_err() {
+            // A thread left in a container's namespace would open later sockets there:
+            // nothing sane can continue. (setns back to a namespace we hold open does not
+            // fail in practice.)
+            std::process::abort();
+        }
+    }
+}
+
+/// Run `f` with the calling thread in the namespace `ns`. Sockets created by `f` stay in
+/// that namespace.
+pub fn run_in<T>(ns: BorrowedFd<'_>, f: impl FnOnce() -> T) -> Result<T, io::Error> {
+    let _back = Entered::enter(ns)?;
+    Ok(f())
 }
 
 /// A netlink client inside the namespace `ns`.

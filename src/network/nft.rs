@@ -105,8 +105,20 @@ pub fn render(table: &str, networks: &[NftNetwork], forward_guard: bool) -> Stri
     s
 }
 
-/// Run `nft -f -` with `script`.
+/// Run `nft -f -` with `script` and wait.
 pub fn apply(table: &str, script: &str) -> Result<(), NetworkError> {
+    spawn(table, script)?.wait()
+}
+
+/// An `nft` run in progress: the kernel's commit of a table with base chains waits for an RCU
+/// grace period (milliseconds), so callers overlap it with their own netlink work.
+pub struct Pending {
+    table: String,
+    child: std::process::Child,
+}
+
+/// Start `nft -f -` with `script`.
+pub fn spawn(table: &str, script: &str) -> Result<Pending, NetworkError> {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
@@ -114,20 +126,36 @@ pub fn apply(table: &str, script: &str) -> Result<(), NetworkError> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(NetworkError::NftSpawn)?;
-    child
+    let written = child
         .stdin
         .take()
         .expect("piped")
-        .write_all(script.as_bytes())
-        .map_err(NetworkError::NftSpawn)?;
-    let out = child.wait_with_output().map_err(NetworkError::NftSpawn)?;
-    if !out.status.success() {
-        return Err(NetworkError::Nft {
-            table: table.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        .write_all(script.as_bytes());
+    if let Err(e) = written {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(NetworkError::NftSpawn(e));
     }
-    Ok(())
+    Ok(Pending {
+        table: table.to_string(),
+        child,
+    })
+}
+
+impl Pending {
+    pub fn wait(self) -> Result<(), NetworkError> {
+        let out = self
+            .child
+            .wait_with_output()
+            .map_err(NetworkError::NftSpawn)?;
+        if !out.status.success() {
+            return Err(NetworkError::Nft {
+                table: self.table,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Whether `table ip <table>` exists.

@@ -249,6 +249,10 @@ pub fn rebind(b: &PortBinding) -> std::io::Result<BoundSocket> {
     bind_one(b.host_ip, b.host_port, b.protocol).map(|(s, _)| s)
 }
 
+/// Per-direction copy buffer of the TCP proxy: 64 KiB (tokio's default is 8 KiB) cuts the
+/// syscalls per byte; measured by `scripts/bench-network`.
+const PROXY_BUFFER: usize = 64 * 1024;
+
 /// How long a UDP flow without traffic is kept (docker-proxy's `UDPConnTrackTimeout`).
 const UDP_FLOW_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -277,7 +281,13 @@ async fn tcp_proxy(listener: TcpListener, target: SocketAddr) {
                     let Ok(mut outbound) = TcpStream::connect(target).await else { return };
                     let _ = inbound.set_nodelay(true);
                     let _ = outbound.set_nodelay(true);
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    let _ = tokio::io::copy_bidirectional_with_sizes(
+                        &mut inbound,
+                        &mut outbound,
+                        PROXY_BUFFER,
+                        PROXY_BUFFER,
+                    )
+                    .await;
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
