@@ -316,25 +316,36 @@ fn overview(model: &Model, e: &Entry, area: Rect, buf: &mut Buffer) {
             Span::styled(format!("{d}: press R to recreate"), t.drift()),
         ]));
     }
-    let spark_h = if area.height as usize > lines.len() + 6 {
-        6
+    // Beside the facts when there is room, else below them if there is room.
+    let (info, sparks) = if area.width >= 72 {
+        let [i, s] = Layout::horizontal([Constraint::Length(44), Constraint::Fill(1)]).areas(area);
+        (
+            i,
+            Some(Rect {
+                x: s.x + 1,
+                width: s.width.saturating_sub(1),
+                ..s
+            }),
+        )
+    } else if area.height as usize >= lines.len() + 6 {
+        let [i, s] = Layout::vertical([Constraint::Fill(1), Constraint::Length(6)]).areas(area);
+        (i, Some(s))
     } else {
-        0
+        (area, None)
     };
-    let [info, sparks] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(spark_h)]).areas(area);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(info, buf);
-    if spark_h > 0 {
-        sparklines(model, e, sparks, buf);
+    if let Some(s) = sparks {
+        sparklines(model, e, s, buf);
     }
 }
 
 fn sparklines(model: &Model, e: &Entry, area: Rect, buf: &mut Buffer) {
     let t = &model.theme;
+    let half = (area.height / 2).max(2);
     let [cpu_a, mem_a] =
-        Layout::vertical([Constraint::Length(3), Constraint::Length(3)]).areas(area);
+        Layout::vertical([Constraint::Length(half), Constraint::Length(half)]).areas(area);
     let width = area.width as usize;
     let take = |v: Vec<u64>| -> Vec<u64> { v[v.len().saturating_sub(width)..].to_vec() };
     let cpu: Vec<u64> = take(e.history.iter().map(|(c, _)| (c * 10.0) as u64).collect());
@@ -378,15 +389,12 @@ fn sparklines(model: &Model, e: &Entry, area: Rect, buf: &mut Buffer) {
     } else {
         Style::new()
     };
-    spark(
-        cpu_title,
-        &cpu,
-        Some(1000u64.max(cpu.iter().copied().max().unwrap_or(0))),
-        cpu_a,
-        buf,
-        cpu_style,
-    );
-    spark(mem_title, &mem, mem_limit, mem_a, buf, mem_style);
+    // Scaled to the data (the shape matters; the titles carry the numbers), with a floor
+    // so an idle container does not look busy: 1% CPU; memory bars at most 80% high.
+    let cpu_max = cpu.iter().copied().max().unwrap_or(0).max(10);
+    let mem_max = (mem.iter().copied().max().unwrap_or(0) * 5 / 4).max(1);
+    spark(cpu_title, &cpu, Some(cpu_max), cpu_a, buf, cpu_style);
+    spark(mem_title, &mem, Some(mem_max), mem_a, buf, mem_style);
 }
 
 fn health(model: &Model, e: &Entry, area: Rect, buf: &mut Buffer) {

@@ -20,13 +20,18 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
         ],
         Overlay::Help => vec![("any key", "close")],
         Overlay::Prompt(_) => vec![("Enter", "ok"), ("Esc", "cancel"), ("^U", "clear")],
-        Overlay::None => intents(model)
-            .into_iter()
-            .map(|i| {
+        Overlay::None => {
+            let arrows = match model.focus {
+                Focus::Services => "select",
+                Focus::Logs | Focus::Details => "scroll",
+            };
+            let mut v = vec![("↑↓", arrows)];
+            v.extend(intents(model).into_iter().map(|i| {
                 let b = binding(i);
                 (b.label, b.short)
-            })
-            .collect(),
+            }));
+            v
+        }
     };
     let help = ("?", "help");
     let mut spans = Vec::new();
@@ -57,11 +62,11 @@ fn intents(model: &Model) -> Vec<Intent> {
     use Intent::*;
     match model.focus {
         Focus::Services => vec![
-            Down, Details, Restart, StopStart, Shell, Search, Solo, FocusNext, Quit, Kill,
-            Recreate, Pause, ScaleUp, ScaleDown, Sort, Mouse,
+            Details, Restart, StopStart, Shell, Search, Solo, FocusNext, Quit, Kill, Recreate,
+            Pause, ScaleUp, ScaleDown, Sort, Mouse,
         ],
         Focus::Logs => {
-            let mut v = vec![Up, Search];
+            let mut v = vec![Search];
             if model.view.search.is_some() {
                 v.extend([NextMatch, PrevMatch]);
             }
@@ -70,6 +75,6 @@ fn intents(model: &Model) -> Vec<Intent> {
             ]);
             v
         }
-        Focus::Details => vec![Right, Down, Details, FocusNext, Quit],
+        Focus::Details => vec![Right, Details, FocusNext, Quit],
     }
 }

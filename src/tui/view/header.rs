@@ -14,7 +14,9 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     let mut running = 0;
     let mut stopped = 0;
     let mut failed = 0;
-    let mut other = 0;
+    let mut restarting = 0;
+    let mut paused = 0;
+    let mut created = 0;
     let mut unhealthy = 0;
     let mut drift = 0;
     let all = model.containers.sorted();
@@ -23,7 +25,9 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
             ContainerState::Running => running += 1,
             ContainerState::Exited { code: 0 } => stopped += 1,
             ContainerState::Exited { .. } | ContainerState::Dead => failed += 1,
-            _ => other += 1,
+            ContainerState::Restarting => restarting += 1,
+            ContainerState::Paused => paused += 1,
+            ContainerState::Created => created += 1,
         }
         if e.snap.health.as_ref().map(|h| h.status) == Some(HealthStatus::Unhealthy) {
             unhealthy += 1;
@@ -49,13 +53,15 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
             left.push(Span::styled(format!("{n} {what}"), style));
         }
     };
-    chip(other, "other", t.warn());
+    chip(restarting, "restarting", t.warn());
+    chip(paused, "paused", t.state(ContainerState::Paused));
+    chip(created, "created", t.dim());
     chip(failed, "failed", t.error());
     chip(stopped, "exited", t.dim());
     chip(unhealthy, "unhealthy", t.error());
-    chip(drift, "changed (R recreates)", t.drift());
+    chip(drift, "changed", t.drift());
 
-    let mut right = Vec::new();
+    let mut right = vec![Span::raw(" ")];
     if !model.mouse {
         right.push(Span::styled("mouse off ", t.warn()));
     }

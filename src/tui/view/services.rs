@@ -32,10 +32,20 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     let focused = model.focus == Focus::Services;
     let n = model.containers.len();
     let sort = model.containers.sort;
-    let ttl = vec![
+    let mut ttl = vec![
         title(t, "Services", focused),
         Span::styled(format!(" {n}"), t.dim()),
     ];
+    // Rows that do not fit: say so in the title (the selection scrolls the table).
+    let body_h = area.height.saturating_sub(2) as usize;
+    let first = offset(model, body_h);
+    let below = n.saturating_sub(first + body_h);
+    if first > 0 {
+        ttl.push(Span::styled(format!(" ↑{first}"), t.warn()));
+    }
+    if below > 0 && body_h > 0 {
+        ttl.push(Span::styled(format!(" ↓{below}"), t.warn()));
+    }
     let inner = panel(t, ttl, focused, false, area, buf);
     if inner.height == 0 {
         return;

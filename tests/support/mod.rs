@@ -1,0 +1,4 @@
+//! Shared test helpers, one file per topic.
+#![allow(dead_code)]
+
+pub mod tui;
