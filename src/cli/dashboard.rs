@@ -29,6 +29,9 @@ pub struct DashboardArgs {
     /// Demo: lines per second printed by the `worker` service
     #[arg(long, hide = true, default_value_t = 5.0, value_name = "N")]
     pub demo_rate: f64,
+    /// Demo: panic on the first action (to test terminal restoration)
+    #[arg(long, hide = true)]
+    pub demo_panic_on_action: bool,
     /// Demo: random seed
     #[arg(long, hide = true, default_value_t = 42)]
     pub demo_seed: u64,
@@ -57,6 +60,7 @@ pub fn run(global: &GlobalArgs, args: DashboardArgs) -> Result<i32, CliError> {
     });
     let (feed, inbox) = app::channel();
     let mut actions = demo::start(feed.clone(), args.demo_seed, args.demo_rate);
+    actions.panic_on_action = args.demo_panic_on_action;
     let report = {
         let mut screen = CrosstermScreen::enter(inbox.feed(), !args.no_mouse)?;
         app::run(

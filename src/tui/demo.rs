@@ -629,6 +629,8 @@ impl World {
 /// The demo's engine: applies actions to the fake world, with realistic delays.
 pub struct DemoActions {
     world: Arc<Mutex<World>>,
+    /// Panic on the first action, on the loop's thread (tests that the terminal is restored).
+    pub panic_on_action: bool,
 }
 
 impl DemoActions {
@@ -640,6 +642,9 @@ impl DemoActions {
 
 impl Actions for DemoActions {
     fn perform(&mut self, action: Action) {
+        if self.panic_on_action {
+            panic!("demo: asked to panic on an action ({action:?})");
+        }
         self.with(|w| match action {
             Action::Restart(t) => {
                 w.progress(&t.container, ProgressStatus::Working, "Restarting");
@@ -854,5 +859,8 @@ pub fn start(feed: Feed, seed: u64, worker_rate: f64) -> DemoActions {
             }
         })
         .expect("spawn demo thread");
-    DemoActions { world }
+    DemoActions {
+        world,
+        panic_on_action: false,
+    }
 }

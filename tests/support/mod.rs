@@ -1,4 +1,5 @@
 //! Shared test helpers, one file per topic.
 #![allow(dead_code)]
 
+pub mod tmux;
 pub mod tui;
