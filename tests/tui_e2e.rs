@@ -147,3 +147,25 @@ fn no_color_draws_without_colour_codes() {
     t.keys(&["d"]);
     t.wait_for("EXIT=0");
 }
+
+#[test]
+fn a_closed_terminal_detaches_and_the_process_exits() {
+    let t = Tmux::start(100, 30, &[], &dashboard(""));
+    t.wait_for("Services 7");
+    let pids = t.children();
+    assert!(!pids.is_empty());
+    t.kill_server();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let alive = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+            && std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.contains("dashboard"))
+    };
+    while pids.iter().any(alive) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dashboard is still running after its terminal closed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

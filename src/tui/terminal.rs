@@ -130,59 +130,71 @@ enum InputState {
     /// Asked to pause; the thread answers by moving to `Paused`.
     Pause,
     Paused,
+    /// Asked to stop; the thread answers by moving to `Stopped` as it exits.
     Stop,
+    Stopped,
 }
+
+/// How long to wait for the input thread to answer a pause or stop (it polls every 50 ms).
+const ANSWER_WITHIN: Duration = Duration::from_millis(500);
 
 /// Reads terminal events on its own thread (crossterm's `poll`/`read` block) and sends them
 /// as messages. It can be paused so an interactive child gets every keystroke (as gitui
 /// does around its external editor).
+///
+/// The thread is never joined: once the terminal hangs up, crossterm's reader spins inside
+/// `poll` on the dead tty and never returns, so stopping waits a bounded time for an answer
+/// and then leaves the thread to end with the process.
 struct Input {
     state: Arc<(Mutex<InputState>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Input {
     fn start(feed: Feed) -> Self {
         let state = Arc::new((Mutex::new(InputState::Run), Condvar::new()));
         let st = state.clone();
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("tui-input".into())
-            .spawn(move || input_loop(&st, &feed))
+            .spawn(move || {
+                input_loop(&st, &feed);
+                let (m, cv) = &*st;
+                *m.lock().unwrap_or_else(|e| e.into_inner()) = InputState::Stopped;
+                cv.notify_all();
+            })
             .expect("spawn input thread");
-        Self {
-            state,
-            thread: Some(thread),
-        }
+        Self { state }
     }
 
-    fn set(&self, to: InputState) {
+    /// Ask for `to`, then wait (bounded) until the thread reaches `done` or has stopped.
+    fn request(&self, to: InputState, done: InputState) {
         let (m, cv) = &*self.state;
         let mut s = m.lock().unwrap_or_else(|e| e.into_inner());
-        if *s != InputState::Stop {
-            *s = to;
+        if *s == InputState::Stopped {
+            return;
         }
+        *s = to;
         cv.notify_all();
+        if to == done {
+            return;
+        }
+        let _ = cv
+            .wait_timeout_while(s, ANSWER_WITHIN, |s| {
+                *s != done && *s != InputState::Stopped
+            })
+            .unwrap_or_else(|e| e.into_inner());
     }
 
     /// Returns once the thread no longer reads the terminal.
     fn pause(&self) {
-        self.set(InputState::Pause);
-        let (m, cv) = &*self.state;
-        let mut s = m.lock().unwrap_or_else(|e| e.into_inner());
-        while *s == InputState::Pause {
-            s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
-        }
+        self.request(InputState::Pause, InputState::Paused);
     }
 
     fn resume(&self) {
-        self.set(InputState::Run);
+        self.request(InputState::Run, InputState::Run);
     }
 
     fn stop(&mut self) {
-        self.set(InputState::Stop);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.request(InputState::Stop, InputState::Stopped);
     }
 }
 
@@ -194,7 +206,7 @@ fn input_loop(state: &(Mutex<InputState>, Condvar), feed: &Feed) {
             loop {
                 match *s {
                     InputState::Run => break,
-                    InputState::Stop => return,
+                    InputState::Stop | InputState::Stopped => return,
                     InputState::Pause => {
                         *s = InputState::Paused;
                         cv.notify_all();

@@ -4,26 +4,25 @@
 //! hangs up on everything still running in it.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
 pub struct Tmux {
-    socket: String,
+    /// The server's socket, in a temporary directory removed with the guard.
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 impl Tmux {
     /// Start `command` (a shell command line) in a `width` x `height` session. When it
     /// exits, the pane prints `EXIT=<code>` and stays open.
     pub fn start(width: u16, height: u16, env: &[(&str, &str)], command: &str) -> Self {
-        let socket = format!(
-            "rcompose-test-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let t = Tmux { socket };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = Tmux {
+            socket: dir.path().join("tmux.sock"),
+            _dir: dir,
+        };
         let exports: String = env
             .iter()
             .map(|(k, v)| format!("export {k}='{v}'; "))
@@ -45,7 +44,7 @@ impl Tmux {
 
     fn tmux(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
-            .arg("-L")
+            .arg("-S")
             .arg(&self.socket)
             .arg("-f")
             .arg("/dev/null")
@@ -120,10 +119,46 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Pids of the processes the pane's shell started (the program under test, `sleep`).
+    pub fn children(&self) -> Vec<u32> {
+        let out = Command::new("pgrep")
+            .args(["-P", &self.pane_pid().to_string()])
+            .output()
+            .expect("run pgrep");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// Close the session as a closed terminal window would (its programs get SIGHUP).
+    pub fn kill_server(&self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // Whatever the test left running in the pane goes first, so a hung program under
+        // test never outlives the test; then the server.
+        if let Ok(out) = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["display-message", "-p", "-t", "t", "#{pane_pid}"])
+            .output()
+        {
+            let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if !pid.is_empty() {
+                let _ = Command::new("pkill").args(["-KILL", "-P", &pid]).status();
+            }
+        }
         let _ = Command::new("tmux")
-            .arg("-L")
+            .arg("-S")
             .arg(&self.socket)
             .arg("kill-server")
             .output();
