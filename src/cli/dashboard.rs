@@ -6,6 +6,7 @@
 
 use std::io::IsTerminal;
 
+use anyhow::Context as _;
 use clap::Args;
 
 use super::{Ansi, CliError, GlobalArgs, UserError};
@@ -62,19 +63,22 @@ pub fn run(global: &GlobalArgs, args: DashboardArgs) -> Result<i32, CliError> {
     let mut actions = demo::start(feed.clone(), args.demo_seed, args.demo_rate);
     actions.panic_on_action = args.demo_panic_on_action;
     let report = {
-        let mut screen = CrosstermScreen::enter(inbox.feed(), !args.no_mouse)?;
+        let mut screen = CrosstermScreen::enter(inbox.feed(), !args.no_mouse)
+            .context("cannot set up the terminal for the dashboard")?;
         app::run(
             &mut screen,
             &mut model,
             &inbox,
             &mut actions,
             &LoopOptions::default(),
-        )?
+        )
+        .context("the dashboard lost its terminal")?
         // The screen is dropped here: the terminal is restored before anything is printed.
     };
     drop(inbox);
     if let Some(path) = std::env::var_os("RCOMPOSE_TUI_FRAME_STATS") {
-        fs_err::write(&path, report.stats.summary_json() + "\n")?;
+        fs_err::write(&path, report.stats.summary_json() + "\n")
+            .context("cannot write the frame statistics")?;
     }
     match report.exit {
         Exit::Detached => {
