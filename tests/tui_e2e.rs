@@ -63,9 +63,18 @@ fn navigate_search_act_exec_and_detach_in_a_real_terminal() {
     t.type_text("echo from-the-shell $((6*7))");
     t.keys(&["Enter"]);
     t.wait_for("from-the-shell 42");
+    // Ctrl-C inside the shell interrupts the shell's command, not the dashboard.
+    t.type_text("sleep 30");
+    t.keys(&["Enter"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.keys(&["C-c"]);
+    t.type_text("echo still-$((40+2))");
+    t.keys(&["Enter"]);
+    t.wait_for("still-42");
     t.type_text("exit");
     t.keys(&["Enter"]);
-    t.wait_for("Shell in `shop-web-2` exited");
+    let s = t.wait_for("Shell in `shop-web-2` exited");
+    assert!(!s.contains("Gracefully stopping"), "{s}");
     assert!(t.alternate_on());
 
     // Quit: q asks; d detaches, the terminal is restored, and the process exits 0.
