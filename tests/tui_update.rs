@@ -720,6 +720,24 @@ fn question_mark_opens_help_and_any_key_closes_it() {
 }
 
 #[test]
+fn capital_e_shows_the_event_history_and_any_key_closes_it() {
+    let mut m = two_services(120, 30, 1);
+    send(&mut m, key('r'));
+    send(&mut m, key('E'));
+    assert_eq!(m.overlay, Overlay::Events);
+    assert!(
+        screen(&m)
+            .iter()
+            .any(|l| l.contains("Restart `app-web-1` requested"))
+    );
+    assert!(
+        send(&mut m, key('r')).is_empty(),
+        "keys do not act behind events"
+    );
+    assert_eq!(m.overlay, Overlay::None);
+}
+
+#[test]
 fn m_toggles_mouse_capture() {
     let mut m = two_services(120, 30, 1);
     assert_eq!(send(&mut m, key('m')), [Command::SetMouseCapture(false)]);

@@ -74,6 +74,36 @@ fn help_overlay() {
 }
 
 #[test]
+fn events_overlay_lists_the_status_history() {
+    let mut m = demo_model(100, 30);
+    for (i, (status, text)) in [
+        (ProgressStatus::Done, "Started"),
+        (ProgressStatus::Warning, "Unhealthy"),
+        (ProgressStatus::Error, "Error"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        send(&mut m, Msg::Tick(at(i as i64)));
+        send(
+            &mut m,
+            Msg::Progress(Progress {
+                id: "Container shop-api-1".into(),
+                status,
+                text: text.into(),
+                detail: (status == ProgressStatus::Error).then(|| "exit status 2".into()),
+                percent: None,
+            }),
+        );
+    }
+    send(&mut m, key('E'));
+    snapshot("events_overlay", &m);
+    let mut m = model(80, 24);
+    send(&mut m, key('E'));
+    snapshot("events_empty", &m);
+}
+
+#[test]
 fn confirm_dialog() {
     let mut m = demo_model(100, 30);
     m.containers.selected = Some("shop-db-1".into());

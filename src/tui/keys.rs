@@ -43,6 +43,7 @@ pub enum Intent {
     /// `1`..`9`; the column comes from the digit.
     Sort,
     Mouse,
+    Events,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +102,7 @@ pub static BINDINGS: &[Binding] = &[
     bind!(Quit, "q", "quit: stop, kill or detach", "quit", General, [ch('q')]),
     bind!(Detach, "d", "detach, leave it running", "detach", General, [ch('d')]),
     bind!(Interrupt, "^C", "stop project (twice: kill)", "stop all", General, [(KeyCode::Char('c'), C)]),
+    bind!(Events, "E", "recent events and errors", "events", General, [ch('E')]),
     bind!(Mouse, "m", "mouse on/off (select text)", "mouse", General, [ch('m')]),
     bind!(Escape, "Esc", "close / clear / dismiss", "back", General, [(KeyCode::Esc, N)]),
     bind!(FocusNext, "Tab", "next panel", "panel", Navigate, [(KeyCode::Tab, N)]),

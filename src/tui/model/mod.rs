@@ -100,6 +100,8 @@ pub enum Overlay {
     #[default]
     None,
     Help,
+    /// `E`: the status line's history.
+    Events,
     /// "Stop `myapp-web-1`? (y/n)"
     Confirm(Action),
     /// `q`: stop, kill or detach?

@@ -22,6 +22,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     };
     match intent {
         Intent::Help => model.overlay = Overlay::Help,
+        Intent::Events => model.overlay = Overlay::Events,
         Intent::Quit => model.overlay = Overlay::Quit,
         Intent::Detach => return vec![Command::Exit(Exit::Detached)],
         Intent::Interrupt => unreachable!("handled above"),

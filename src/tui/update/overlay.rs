@@ -11,8 +11,8 @@ use crate::tui::update::{actions, scroll};
 pub fn on_key(model: &mut Model, key: KeyEvent, intent: Option<Intent>) -> Vec<Command> {
     match std::mem::take(&mut model.overlay) {
         Overlay::None => Vec::new(),
-        // Any key closes help (it lays out in columns to fit; there is nothing to scroll).
-        Overlay::Help => {
+        // Any key closes help and events (they fit what they show; nothing to scroll).
+        Overlay::Help | Overlay::Events => {
             let _ = intent;
             Vec::new()
         }

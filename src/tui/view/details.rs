@@ -278,6 +278,18 @@ fn overview(model: &Model, e: &Entry, area: Rect, buf: &mut Buffer) {
     };
     lines.push(kv("Started", Span::raw(started)));
     lines.push(kv("Restarts", Span::raw(s.restart_count.to_string())));
+    if let Some(r) = model.logs.ring_of(&s.name).map(|i| model.logs.ring(i)) {
+        // What the dashboard holds; the shim's log file has everything (`rcompose logs`).
+        let mut v = format!(
+            "{} lines held ({})",
+            format::thousands(r.lines().len() as u64),
+            format::bytes(r.bytes() as u64)
+        );
+        if r.evicted > 0 {
+            v.push_str(&format!(", {} older dropped", format::thousands(r.evicted)));
+        }
+        lines.push(kv("Logs", Span::raw(v)));
+    }
     let ports: Vec<String> = s.ports.iter().map(format::port_long).collect();
     lines.push(kv(
         "Ports",

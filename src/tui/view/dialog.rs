@@ -51,6 +51,50 @@ pub fn quit(model: &Model, area: Rect, buf: &mut Buffer) {
     dialog(model, " Quit ", lines, area, buf);
 }
 
+/// The status line's history, newest last, as many as fit.
+pub fn events(model: &Model, area: Rect, buf: &mut Buffer) {
+    use crate::tui::model::Level;
+    let t = &model.theme;
+    let room = area.height.saturating_sub(4).max(1) as usize;
+    let width = area.width.saturating_sub(8).clamp(20, 100) as usize;
+    let mut lines: Vec<Line<'_>> = model
+        .status
+        .history
+        .iter()
+        .rev()
+        .take(room)
+        .rev()
+        .map(|n| {
+            let (icon, style) = match n.level {
+                Level::Info => ("•", t.dim()),
+                Level::Ok => ("✔", t.ok()),
+                Level::Warn => ("!", t.warn()),
+                Level::Error => ("✘", t.error()),
+            };
+            let time = crate::tui::format::clock(n.at, model.tz);
+            let text = crate::tui::view::ellipsize(&n.text, width.saturating_sub(12));
+            Line::from(vec![
+                Span::styled(format!("{time} "), t.dim()),
+                Span::styled(format!("{icon} "), style),
+                Span::raw(text),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled("Nothing happened yet", t.dim()));
+    }
+    let w = (width as u16 + 4).min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    Clear.render(r, buf);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(t.border(true))
+        .title(Span::styled(" Events ", t.title(true)))
+        .padding(ratatui::widgets::Padding::horizontal(1));
+    Paragraph::new(lines).block(block).render(r, buf);
+}
+
 fn dialog(model: &Model, title: &'static str, lines: Vec<Line<'_>>, area: Rect, buf: &mut Buffer) {
     let t = &model.theme;
     let w = lines

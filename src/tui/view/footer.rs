@@ -18,7 +18,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
             ("d", "detach"),
             ("Esc", "cancel"),
         ],
-        Overlay::Help => vec![("any key", "close")],
+        Overlay::Help | Overlay::Events => vec![("any key", "close")],
         Overlay::Prompt(_) => vec![("Enter", "ok"), ("Esc", "cancel"), ("^U", "clear")],
         Overlay::None => {
             let arrows = match model.focus {
@@ -63,7 +63,7 @@ fn intents(model: &Model) -> Vec<Intent> {
     match model.focus {
         Focus::Services => vec![
             Details, Restart, StopStart, Shell, Search, Solo, FocusNext, Quit, Kill, Recreate,
-            Pause, ScaleUp, ScaleDown, Sort, Mouse,
+            Pause, ScaleUp, ScaleDown, Sort, Events, Mouse,
         ],
         Focus::Logs => {
             let mut v = vec![Search];

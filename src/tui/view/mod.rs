@@ -35,6 +35,7 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) {
     footer::render(model, a.footer, buf);
     match &model.overlay {
         Overlay::Help => help::render(model, area, buf),
+        Overlay::Events => dialog::events(model, area, buf),
         Overlay::Confirm(action) => dialog::confirm(model, action, area, buf),
         Overlay::Quit => dialog::quit(model, area, buf),
         Overlay::None | Overlay::Prompt(_) => {}
