@@ -1,5 +1,7 @@
 //! Shared test helpers, one file per topic.
 #![allow(dead_code)]
 
+pub mod build;
+pub mod runc;
 pub mod tmux;
 pub mod tui;
