@@ -8,6 +8,7 @@ pub mod header;
 pub mod help;
 pub mod layout;
 pub mod logs;
+pub mod overview;
 pub mod services;
 pub mod status;
 
