@@ -77,6 +77,23 @@ fn navigate_search_act_exec_and_detach_in_a_real_terminal() {
     assert!(!s.contains("Gracefully stopping"), "{s}");
     assert!(t.alternate_on());
 
+    // Resizing: at 80 columns the table drops the image column, and nothing is garbled.
+    assert!(t.capture().contains("IMAGE"));
+    t.resize(80, 24);
+    // Redrawn for 80 columns: the footer fits and ends with its help key, long log lines
+    // wrap, and the table has no room for images.
+    let s = t.wait_until("a redraw at 80x24", |s| {
+        s.lines()
+            .last()
+            .is_some_and(|l| l.trim_end().ends_with("? help"))
+            && s.contains(" ┆ ")
+    });
+    assert!(!s.contains("IMAGE"), "{s}");
+    assert!(s.contains("Services 7"), "{s}");
+    assert_eq!(s.lines().count(), 24, "{s}");
+    t.resize(120, 40);
+    t.wait_for("IMAGE");
+
     // Quit: q asks; d detaches, the terminal is restored, and the process exits 0.
     t.keys(&["q"]);
     t.wait_for("Leave the dashboard and");

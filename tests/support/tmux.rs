@@ -71,6 +71,19 @@ impl Tmux {
         self.tmux(&["send-keys", "-t", "t", "-l", text]);
     }
 
+    /// Resize the window (the program gets SIGWINCH).
+    pub fn resize(&self, width: u16, height: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
     pub fn capture(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-t", "t"])
     }
