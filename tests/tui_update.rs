@@ -330,6 +330,35 @@ fn log_memory_is_bounded_per_container_under_a_burst() {
 }
 
 #[test]
+fn a_paused_window_stays_full_while_its_lines_are_evicted() {
+    let mut m = rcompose::tui::Model::new(rcompose::tui::Options {
+        now: t0(),
+        tz: chrono::FixedOffset::east_opt(0).unwrap(),
+        size: (80, 24),
+        limits: rcompose::tui::model::Limits {
+            max_lines: 40,
+            max_bytes: usize::MAX,
+        },
+        ..Default::default()
+    });
+    let lines: Vec<(i64, String)> = (0..40).map(|i| (i, format!("old {i}"))).collect();
+    let refs: Vec<(i64, &str)> = lines.iter().map(|(s, t)| (*s, t.as_str())).collect();
+    send(&mut m, logs("web", 1, &refs));
+    let full = log_texts(&m).len();
+    m.focus = Focus::Logs;
+    apply(&mut m, (0..5).map(|_| code(KeyCode::Up)));
+    let lines: Vec<(i64, String)> = (40..75).map(|i| (i, format!("new {i}"))).collect();
+    let refs: Vec<(i64, &str)> = lines.iter().map(|(s, t)| (*s, t.as_str())).collect();
+    send(&mut m, logs("web", 1, &refs));
+    let shown = log_texts(&m);
+    assert_eq!(shown.len(), full, "{shown:#?}");
+    assert_eq!(shown[0], "old 35", "the oldest line still held comes first");
+    apply(&mut m, (0..40).map(|_| code(KeyCode::Down)));
+    assert!(m.view.follow);
+    assert_eq!(log_texts(&m).last().unwrap(), "new 74");
+}
+
+#[test]
 fn saving_writes_the_shown_stream_with_compose_prefixes() {
     let mut m = two_services(80, 24, 3);
     m.containers.selected = Some("app-db-1".into());

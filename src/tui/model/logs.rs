@@ -320,6 +320,24 @@ impl LogStore {
         Backward { store: self, heads }
     }
 
+    /// The merged stream strictly after `key` (which may have been evicted).
+    pub fn after(&self, vis: &[usize], key: LineKey) -> Forward<'_> {
+        let heads = vis
+            .iter()
+            .map(|&i| (i, self.rings[i].count_le(key)))
+            .collect();
+        Forward { store: self, heads }
+    }
+
+    /// The merged stream strictly before `key`, going back in time.
+    pub fn before(&self, vis: &[usize], key: LineKey) -> Backward<'_> {
+        let heads = vis
+            .iter()
+            .map(|&i| (i, self.rings[i].count_lt(key)))
+            .collect();
+        Backward { store: self, heads }
+    }
+
     /// The merged stream from `key` (inclusive; `None` = the oldest line) going forward.
     pub fn forward(&self, vis: &[usize], key: Option<LineKey>) -> Forward<'_> {
         let heads = vis
@@ -447,6 +465,26 @@ mod tests {
         assert_eq!(texts(s.backward(&vis, Some(k))), ["w3", "d2", "w1"]);
         assert_eq!(s.count_le(&vis, k), 3);
         assert_eq!(s.count_gt(&vis, k), 2);
+    }
+
+    #[test]
+    fn after_and_before_exclude_the_key_even_once_it_was_evicted() {
+        let mut s = LogStore::new(Limits {
+            max_lines: 3,
+            max_bytes: usize::MAX,
+        });
+        s.push(
+            "p-web-1",
+            "web",
+            &[line(1, "a"), line(2, "b"), line(3, "c")],
+        );
+        let vis = s.visible(&Filter::default());
+        let b = s.forward(&vis, None).nth(1).unwrap().1.key;
+        assert_eq!(texts(s.after(&vis, b)), ["c"]);
+        assert_eq!(texts(s.before(&vis, b)), ["a"]);
+        s.push("p-web-1", "web", &[line(4, "d"), line(5, "e")]); // evicts a, b
+        assert_eq!(texts(s.after(&vis, b)), ["c", "d", "e"]);
+        assert_eq!(texts(s.before(&vis, b)), Vec::<&str>::new());
     }
 
     #[test]

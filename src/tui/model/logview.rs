@@ -94,7 +94,7 @@ impl LogView {
         if used < height
             && let Some(b) = bottom
         {
-            for item in store.forward(vis, Some(b)).skip(1) {
+            for item in store.after(vis, b) {
                 let r = line_rows(item.1, self.wrap, cols);
                 if used + r > height {
                     break;

@@ -52,7 +52,7 @@ pub fn down(model: &mut Model, n: usize) {
     let Some(anchor) = model.view.anchor else {
         return follow(model);
     };
-    let mut it = model.logs.forward(&vis, Some(anchor)).skip(n);
+    let mut it = model.logs.after(&vis, anchor).skip(n.saturating_sub(1));
     match (it.next(), it.next()) {
         (Some((_, l)), Some(_)) => model.view.anchor = Some(l.key),
         _ => follow(model),
@@ -89,7 +89,7 @@ pub fn reveal(model: &mut Model, key: LineKey) {
     let (h, cols) = geometry(model, &vis);
     let mut anchor = key;
     let mut rows = 0;
-    for (_, l) in model.logs.forward(&vis, Some(key)).skip(1) {
+    for (_, l) in model.logs.after(&vis, key) {
         rows += crate::tui::model::logview::line_rows(l, model.view.wrap, cols);
         if rows > h / 2 {
             break;

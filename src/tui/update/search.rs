@@ -80,16 +80,14 @@ pub fn jump(model: &mut Model, dir: Direction) {
             key(logs.backward(&vis, bottom).find(is_match))
                 .or_else(|| key(logs.backward(&vis, None).find(is_match)))
         }
-        (Some(c), Direction::Newer) => key(logs.forward(&vis, Some(c)).skip(1).find(is_match))
-            .or_else(|| {
-                wrapped = true;
-                key(logs.forward(&vis, None).find(is_match))
-            }),
-        (Some(c), Direction::Older) => key(logs.backward(&vis, Some(c)).skip(1).find(is_match))
-            .or_else(|| {
-                wrapped = true;
-                key(logs.backward(&vis, None).find(is_match))
-            }),
+        (Some(c), Direction::Newer) => key(logs.after(&vis, c).find(is_match)).or_else(|| {
+            wrapped = true;
+            key(logs.forward(&vis, None).find(is_match))
+        }),
+        (Some(c), Direction::Older) => key(logs.before(&vis, c).find(is_match)).or_else(|| {
+            wrapped = true;
+            key(logs.backward(&vis, None).find(is_match))
+        }),
     };
     match found {
         Some(k) => {
