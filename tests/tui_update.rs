@@ -669,6 +669,23 @@ fn d_detaches_at_once() {
 }
 
 #[test]
+fn d_does_not_abandon_a_stop_in_progress() {
+    let mut m = two_services(120, 30, 1);
+    send(&mut m, ctrl('c'));
+    assert!(send(&mut m, key('d')).is_empty());
+    assert!(
+        m.status
+            .note
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("Ctrl+C to force")
+    );
+    assert!(send(&mut m, key('q')).is_empty());
+    assert_eq!(m.overlay, Overlay::None);
+}
+
+#[test]
 fn q_asks_whether_to_stop_kill_or_detach() {
     let mut m = two_services(120, 30, 1);
     send(&mut m, key('q'));

@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::tui::command::{Command, Exit};
 use crate::tui::keys::{self, Intent};
-use crate::tui::model::{Column, Focus, Model, Overlay, Prompt, PromptKind};
+use crate::tui::model::{Column, Focus, Level, Model, Overlay, Prompt, PromptKind, Shutdown};
 use crate::tui::update::search::{self, Direction};
 use crate::tui::update::{actions, overlay, scroll};
 use crate::tui::view::layout;
@@ -24,6 +24,14 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Intent::Help => model.overlay = Overlay::Help,
         Intent::Events => model.overlay = Overlay::Events,
         Intent::Quit => model.overlay = Overlay::Quit,
+        Intent::Detach | Intent::Quit if model.shutdown != Shutdown::Running => {
+            // Leaving now would abandon the stop half-way; Ctrl-C escalates instead.
+            model.status.set(
+                Level::Warn,
+                "The project is stopping: press Ctrl+C to force it",
+                model.now,
+            );
+        }
         Intent::Detach => return vec![Command::Exit(Exit::Detached)],
         Intent::Interrupt => unreachable!("handled above"),
         Intent::Mouse => {
