@@ -23,7 +23,6 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     match intent {
         Intent::Help => model.overlay = Overlay::Help,
         Intent::Events => model.overlay = Overlay::Events,
-        Intent::Quit => model.overlay = Overlay::Quit,
         Intent::Detach | Intent::Quit if model.shutdown != Shutdown::Running => {
             // Leaving now would abandon the stop half-way; Ctrl-C escalates instead.
             model.status.set(
@@ -32,6 +31,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
                 model.now,
             );
         }
+        Intent::Quit => model.overlay = Overlay::Quit,
         Intent::Detach => return vec![Command::Exit(Exit::Detached)],
         Intent::Interrupt => unreachable!("handled above"),
         Intent::Mouse => {
