@@ -3,3 +3,5 @@
 
 pub mod build;
 pub mod runc;
+pub mod tmux;
+pub mod tui;
