@@ -13,8 +13,8 @@ use rcompose::volume::{
     BindOptions, LABEL_ANONYMOUS, MountContext, MountType, ServiceMount, TmpfsOptions, VolumeError,
     VolumeFilter, VolumeOptions, VolumeSpec, Volumes,
 };
+use support::mounts as runc;
 use support::net::{mounts_under, random_hex};
-use support::runc;
 
 struct Fixture {
     dir: tempfile::TempDir,

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod completion;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod network;
 pub mod volume;
@@ -97,6 +98,8 @@ pub enum Progress {
 pub enum Command {
     /// Parse, resolve and render the Compose file in canonical format
     Config(config::ConfigArgs),
+    /// Open the live dashboard on a running project
+    Dashboard(dashboard::DashboardArgs),
     /// Generate shell completions
     Completion(completion::CompletionArgs),
     /// Generate the man page
@@ -155,6 +158,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     let Cli { global, command } = cli;
     match command {
         Command::Config(args) => config::run(&global, args),
+        Command::Dashboard(args) => dashboard::run(&global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),
         Command::Netd(args) => network::netd(&global, args),
