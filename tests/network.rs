@@ -705,3 +705,37 @@ fn teardown_removes_namespaces_veths_bridge_table_and_helper() {
     // `finish` asserts: no mount under the test dir, no veth, no bridge, no table, helper gone.
     f.finish();
 }
+
+#[test]
+fn a_reboot_is_repaired_by_the_next_command() {
+    let f = NetFixture::new();
+    let net = f.network("default", false);
+    let old = f.container("old", 1, &[(&net.name, ConnectOptions::default())]);
+    // What a reboot does: namespaces, bridges and nft tables vanish; the state files stay.
+    rcompose::network::netns::remove(&old.sandbox.path).unwrap();
+    std::process::Command::new("ip")
+        .args(["link", "del", &net.bridge])
+        .status()
+        .unwrap();
+    std::process::Command::new("nft")
+        .args(["delete", "table", "ip", f.table()])
+        .status()
+        .unwrap();
+    assert!(!link_exists(&net.bridge));
+
+    let spec = NetworkSpec {
+        name: net.name.clone(),
+        ..Default::default()
+    };
+    let (again, created) = f.nets.ensure(&spec).unwrap();
+    assert!(!created);
+    assert_eq!(again.id, net.id);
+    assert!(link_exists(&net.bridge), "bridge re-created");
+    assert!(nft_table(f.table()).is_some(), "NAT table re-created");
+    // The dead container's address is free again and its name gone from DNS.
+    let new = f.container("new", 1, &[(&net.name, ConnectOptions::default())]);
+    assert_eq!(new.ip(), old.ip());
+    assert!(query_a(&new, "old").0.is_empty());
+    assert_eq!(f.nets.get(&net.name).unwrap().endpoints.len(), 1);
+    f.finish();
+}

@@ -210,6 +210,8 @@ pub fn main(paths: Paths, resolv_conf: PathBuf) -> i32 {
         }
     }
     let _ = nix::unistd::setsid();
+    // Do not pin the caller's working directory (it may be a mount someone unmounts later).
+    let _ = std::env::set_current_dir("/");
     // One helper per run dir: wait for a previous one that is exiting.
     let _lock = match state::lock(&lock_path(&paths)) {
         Ok(l) => l,
@@ -312,17 +314,11 @@ impl Server {
             };
             let mut line = Vec::new();
             let read = tokio::time::timeout(Duration::from_secs(5), async {
-                let mut byte = [0u8; 1];
-                while stream.read(&mut byte).await.ok()? == 1 {
-                    if byte[0] == b'\n' {
-                        return Some(());
-                    }
-                    line.push(byte[0]);
-                }
-                None
+                let mut reader = tokio::io::BufReader::new(&mut stream);
+                tokio::io::AsyncBufReadExt::read_until(&mut reader, b'\n', &mut line).await
             })
             .await;
-            if !matches!(read, Ok(Some(()))) {
+            if !matches!(read, Ok(Ok(n)) if n > 0) {
                 continue;
             }
             let resp = match serde_json::from_slice::<Request>(&line) {
