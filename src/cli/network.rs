@@ -123,7 +123,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// Provide filter values (e.g. "label=<label>")
+    /// Provide filter values (e.g. "label=KEY=VALUE")
     #[arg(long = "filter", value_name = "FILTER")]
     pub filters: Vec<String>,
     /// Do not prompt for confirmation (`-f` is the global `--file` here)

@@ -76,7 +76,7 @@ pub struct PruneArgs {
     /// Remove all unused volumes, not just anonymous ones
     #[arg(short, long)]
     pub all: bool,
-    /// Provide filter values (e.g. "label=<label>")
+    /// Provide filter values (e.g. "label=KEY=VALUE")
     #[arg(long = "filter", value_name = "FILTER")]
     pub filters: Vec<String>,
     /// Do not prompt for confirmation (`-f` is the global `--file` here)

@@ -2,17 +2,28 @@
 //! outbound NAT in rcompose's own nftables table, published ports and the embedded DNS.
 //!
 //! The engine's view (see [`Networks`]):
-//! 1. `ensure`/`create` each network of the project (`external` ones: [`Networks::external`]);
+//! 1. `ensure`/`create` each network of the project (`external` ones: [`Networks::external`],
+//!    never created or removed by a project);
 //! 2. per container: [`Networks::create_sandbox`] → a namespace path for the OCI spec
-//!    (`linux.namespaces[{type: network, path}]`), [`Networks::connect`] to each network,
-//!    [`Networks::publish`] its ports, write `resolv.conf` / `hosts` ([`files`]) for the
-//!    runtime to bind-mount;
+//!    (`linux.namespaces[{type: network, path}]`; the runtime joins it and must not create
+//!    its own), [`Networks::connect`] to each network (service name in the aliases),
+//!    [`Networks::publish`] its ports (when it starts; [`Networks::unpublish`] when it stops),
+//!    and render `resolv.conf` / `hosts` ([`Networks::resolv_conf`], [`Networks::hosts`],
+//!    [`files::write_file`]) into the container's directory for the runtime to bind-mount
+//!    over `/etc/resolv.conf` and `/etc/hosts`;
 //! 3. teardown: [`Networks::destroy_sandbox`] (the kernel removes the veths with the
-//!    namespace), then [`Networks::remove`] the networks.
+//!    namespace), then [`Networks::remove`] the project's networks.
 //!
-//! `network_mode`: `host` = no sandbox (the runtime does not create a netns); `none` =
-//! `create_sandbox` without `connect` (only `lo`); `service:x` / `container:x` = the path of
-//! x's sandbox ([`Networks::sandbox`]).
+//! `network_mode`: `host` = no sandbox (the runtime keeps the host's namespace; files from
+//! [`ResolverMode::Host`] and `hosts(.., true)`); `none` = `create_sandbox` without `connect`
+//! (only `lo`; [`ResolverMode::Isolated`]); `service:x` / `container:x` = x's sandbox path
+//! ([`Networks::sandbox`]) and x's files.
+//!
+//! Processes: everything here runs in the caller except the network helper
+//! ([`helper`]: embedded DNS and port proxies), which one `connect` or `publish` starts and
+//! which exits when nothing is left to serve. State: `<root>/networks/<name>.json` (the
+//! network and its endpoints), `<run>/netns/<container id>` (sandboxes),
+//! `<run>/ports/<container id>.json` (published ports), `<run>/netd.{sock,pid,log}`.
 
 pub mod dns;
 pub mod error;

@@ -3,8 +3,8 @@
 //!
 //! Messages come from `netlink-packet-route` (already pulled in by libcontainer); the socket
 //! is `netlink-sys`. A socket stays bound to the network namespace it was created in, so a
-//! client for a container's namespace is opened on a short-lived thread that entered it
-//! ([`super::netns::open_netlink_in`]).
+//! client for a container's namespace is opened by a thread while it has entered that namespace
+//! ([`super::netns::netlink_in`]).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};

@@ -82,7 +82,7 @@ pub struct PortSpec {
     pub target: u16,
     /// `None`: a random host port (from the kernel's ephemeral range, as Docker).
     pub published: Option<PortRange>,
-    /// `None`: every address (0.0.0.0 and [::]), or the network's
+    /// `None`: every address (0.0.0.0 and `[::]`), or the network's
     /// `com.docker.network.bridge.host_binding_ipv4`.
     pub host_ip: Option<IpAddr>,
     pub protocol: Protocol,
@@ -179,8 +179,8 @@ fn v6_unavailable(e: &std::io::Error) -> bool {
     )
 }
 
-/// Bind the host side of one port: on `host_ip`, or on 0.0.0.0 and [::] (same port, as
-/// Docker; [::] is skipped if the host has no IPv6). A range takes its first free port; no
+/// Bind the host side of one port: on `host_ip`, or on 0.0.0.0 and `[::]` (same port, as
+/// Docker; `[::]` is skipped if the host has no IPv6). A range takes its first free port; no
 /// port takes a random one.
 pub fn bind(
     spec: &PortSpec,
