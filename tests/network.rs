@@ -739,3 +739,35 @@ fn a_reboot_is_repaired_by_the_next_command() {
     assert_eq!(f.nets.get(&net.name).unwrap().endpoints.len(), 1);
     f.finish();
 }
+
+#[test]
+fn ip_forward_is_enabled_for_nat_with_a_guard_and_restored_with_the_last_network() {
+    let sysctl = || {
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let before = sysctl();
+    let f = NetFixture::with_ip_forward(true);
+    let internal = f.network("internal", true);
+    // An internal network needs no forwarding.
+    assert_eq!(sysctl(), before);
+    let nat = f.network("nat", false);
+    assert_eq!(sysctl(), "1");
+    let table = nft_table(f.table()).unwrap();
+    if before == "0" {
+        // We turned routing on, so only traffic of our bridges may be routed.
+        assert!(
+            table.contains("iifname != @bridges oifname != @bridges drop"),
+            "{table}"
+        );
+    } else {
+        // Someone else had it on: their routing is none of our business.
+        assert!(!table.contains("oifname != @bridges drop"), "{table}");
+    }
+    f.nets.remove(&nat.name).unwrap();
+    f.nets.remove(&internal.name).unwrap();
+    assert_eq!(sysctl(), before, "restored with the last network");
+    f.finish();
+}

@@ -552,6 +552,7 @@ impl Networks {
         if wants_forward && fs_err::read_to_string(IP_FORWARD)?.trim() == "0" {
             // As Docker: NAT needs forwarding. We remember that it was us, to add the guard
             // rule and to turn it off again with the last network.
+            fs_err::create_dir_all(&self.paths.run)?;
             fs_err::write(&marker, "1\n")?;
             fs_err::write(IP_FORWARD, "1\n")?;
             tracing::info!("enabled net.ipv4.ip_forward");

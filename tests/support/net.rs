@@ -64,6 +64,11 @@ pub struct NetFixture {
 
 impl NetFixture {
     pub fn new() -> Self {
+        Self::with_ip_forward(false)
+    }
+
+    /// `manage`: let rcompose manage `net.ipv4.ip_forward` (as in production).
+    pub fn with_ip_forward(manage: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("rcompose-net-")
             .tempdir()
@@ -77,8 +82,9 @@ impl NetFixture {
         let mut config = NetConfig::from_env();
         config.nft_table = format!("rct_{tag}");
         config.helper_exe = PathBuf::from(env!("CARGO_BIN_EXE_rcompose"));
-        // Tests never flip host-wide sysctls; traffic stays between containers and host.
-        config.manage_ip_forward = false;
+        // Tests leave host-wide sysctls alone (traffic stays between containers and host),
+        // except the one test of that behaviour.
+        config.manage_ip_forward = manage;
         config.pools = vec![AddressPool::parse("10.123.0.0/16:24").unwrap()];
         config.host_resolv_conf = host_resolv;
         Self {
