@@ -298,6 +298,7 @@ fn anonymous_volumes_are_labelled_and_go_with_their_container() {
         .prepare_mounts(&[volume(None, "/anon")], &ctx)
         .unwrap();
     let name = mounts[0].volume.clone().unwrap();
+    assert!(mounts[0].anonymous);
     assert_eq!(name.len(), 64);
     assert!(name.chars().all(|c| c.is_ascii_hexdigit()));
     let v = f.vols.get(&name).unwrap();

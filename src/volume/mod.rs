@@ -136,7 +136,13 @@ pub struct ResolvedMount {
     pub options: Vec<String>,
     /// The volume behind a bind, if any (for `volumes_from` and `ps`/`inspect`).
     pub volume: Option<String>,
+    /// An anonymous volume (removed with the container by `rm -v` / `down -v`).
+    pub anonymous: bool,
     pub read_only: bool,
+    /// Binds and volumes: the propagation mode in `options` (`rprivate` by default).
+    pub propagation: Option<String>,
+    /// Tmpfs: size and mode (also in `options`).
+    pub tmpfs: Option<TmpfsOptions>,
 }
 
 impl ResolvedMount {
@@ -622,6 +628,7 @@ impl Volumes {
     }
 
     fn prepare_volume(&self, m: &ServiceMount, ctx: &MountContext<'_>) -> Result<ResolvedMount> {
+        let anonymous = m.source.is_none();
         let name = match &m.source {
             Some(name) => {
                 if self.find(name)?.is_none() {
@@ -661,7 +668,10 @@ impl Volumes {
             source,
             options,
             volume: Some(name),
+            anonymous,
             read_only: m.read_only,
+            propagation: Some("rprivate".into()),
+            tmpfs: None,
         })
     }
 
@@ -748,7 +758,10 @@ fn prepare_bind(m: &ServiceMount) -> Result<ResolvedMount> {
         source: src,
         options,
         volume: None,
+        anonymous: false,
         read_only: m.read_only,
+        propagation: Some(propagation.to_string()),
+        tmpfs: None,
     })
 }
 
@@ -776,7 +789,10 @@ fn prepare_tmpfs(m: &ServiceMount) -> Result<ResolvedMount> {
         source: PathBuf::from("tmpfs"),
         options,
         volume: None,
+        anonymous: false,
         read_only: m.read_only,
+        propagation: None,
+        tmpfs: Some(m.tmpfs.clone()),
     })
 }
 
@@ -895,7 +911,10 @@ mod tests {
             source: PathBuf::from("/x"),
             options: vec![],
             volume: None,
+            anonymous: false,
             read_only: false,
+            propagation: None,
+            tmpfs: None,
         };
         let sorted = sort_mounts(vec![mk("/a/b/c"), mk("/a"), mk("/z/y"), mk("/a/b")]);
         let d: Vec<&str> = sorted.iter().map(|m| m.destination.as_str()).collect();
