@@ -771,3 +771,43 @@ fn ip_forward_is_enabled_for_nat_with_a_guard_and_restored_with_the_last_network
     assert_eq!(sysctl(), before, "restored with the last network");
     f.finish();
 }
+
+#[test]
+fn connect_fails_clearly_when_the_dns_address_is_taken_in_the_container() {
+    let f = NetFixture::new();
+    let net = f.network("default", false);
+    let id = random_hex(64);
+    let sb = f
+        .nets
+        .create_sandbox(
+            &id,
+            &SandboxOptions {
+                container_name: "squatter".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // A process in the container already serves DNS on 127.0.0.11:53.
+    let ns: std::os::fd::OwnedFd = std::fs::File::open(&sb.path).unwrap().into();
+    let squatter = rcompose::network::netns::run_in(std::os::fd::AsFd::as_fd(&ns), || {
+        UdpSocket::bind("127.0.0.11:53")
+    })
+    .unwrap()
+    .unwrap();
+    let err = f
+        .nets
+        .connect(&sb, &net.name, &ConnectOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot serve DNS on 127.0.0.11:53") && err.contains("in use"),
+        "{err}"
+    );
+    // Nothing half-made is left: no endpoint, no veth on the bridge.
+    assert!(f.nets.get(&net.name).unwrap().endpoints.is_empty());
+    assert!(f.nets.attachments(&id).unwrap().is_empty());
+    drop(squatter);
+    drop(ns);
+    f.nets.destroy_sandbox(&id).unwrap();
+    f.finish();
+}

@@ -65,7 +65,11 @@ pub(crate) struct PublishPort {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(crate) enum Request {
     Ping,
-    Sync,
+    /// Re-read the state. With `container`: fail if that container has no DNS socket.
+    Sync {
+        #[serde(default)]
+        container: Option<String>,
+    },
     Publish {
         container_id: String,
         ports: Vec<PublishPort>,
@@ -262,7 +266,7 @@ pub fn main(paths: Paths, resolv_conf: PathBuf) -> i32 {
         };
         let mut server = Server::new(paths.clone(), resolv_conf);
         server.restore_ports();
-        server.sync();
+        let _ = server.sync();
         server.serve(listener).await;
         0
     });
@@ -305,7 +309,7 @@ impl Server {
                 Ok(Err(_)) => continue,
                 Err(_) => {
                     // Idle for 30 s: re-check, so a helper whose last user died quietly exits.
-                    self.sync();
+                    let _ = self.sync();
                     if self.idle() {
                         break;
                     }
@@ -351,9 +355,12 @@ impl Server {
     fn handle(&mut self, req: Request) -> Response {
         match req {
             Request::Ping => Response::Ok,
-            Request::Sync => {
-                self.sync();
-                Response::Ok
+            Request::Sync { container } => {
+                let failed = self.sync();
+                match container.and_then(|c| failed.get(&c).cloned()) {
+                    Some(message) => Response::Error { message },
+                    None => Response::Ok,
+                }
             }
             Request::Publish {
                 container_id,
@@ -367,8 +374,10 @@ impl Server {
     }
 
     /// Re-read the networks' state; open DNS sockets for containers that got an endpoint,
-    /// close those of containers that have none left, drop their ports.
-    fn sync(&mut self) {
+    /// close those of containers that have none left, drop their ports. Returns the
+    /// containers whose DNS socket could not be opened, with why.
+    fn sync(&mut self) -> HashMap<String, String> {
+        let mut failed = HashMap::new();
         let networks = read_dir_json::<Network>(&self.paths.networks());
         let host = fs_err::read_to_string(&self.resolv_conf).unwrap_or_default();
         let host_upstream = dns::nameservers(&host);
@@ -393,7 +402,14 @@ impl Server {
                     let task = tokio::spawn(serve_dns(udp, tcp, id.clone(), self.view.clone()));
                     self.dns.insert(id.clone(), task);
                 }
-                Err(e) => tracing::warn!("container {id}: no DNS: {e}"),
+                Err(e) => {
+                    let message = format!(
+                        "cannot serve DNS on {DNS_ADDR}:53 in container {id}: {}",
+                        error_chain(&e)
+                    );
+                    tracing::warn!("{message}");
+                    failed.insert(id.clone(), message);
+                }
             }
         }
         let gone: Vec<String> = self
@@ -406,6 +422,7 @@ impl Server {
             self.unpublish(&id);
         }
         self.containers = wanted;
+        failed
     }
 
     fn publish(&mut self, container_id: String, ports: Vec<PublishPort>) -> Response {
@@ -488,6 +505,16 @@ impl Server {
                 .insert(id.to_string(), Published { bindings, tasks });
         }
     }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    s
 }
 
 fn read_dir_json<T: for<'de> Deserialize<'de>>(dir: &Path) -> Vec<T> {

@@ -768,12 +768,13 @@ impl Networks {
             }
             Ok(())
         })();
-        if let Err(e) = plumbed {
+        let synced = plumbed.and_then(|_| self.sync_helper_for(Some(id), true));
+        if let Err(e) = synced {
             let _ = nl.del_link(&endpoint.host_veth);
             let _ = self.release(&net.name, id);
+            let _ = self.sync_helper(false);
             return Err(e);
         }
-        self.sync_helper(true)?;
         Ok(Attachment {
             network: net.name.clone(),
             interface,
@@ -968,7 +969,16 @@ impl Networks {
     }
 
     fn sync_helper(&self, start: bool) -> Result<()> {
-        match self.helper().request(&helper::Request::Sync, start)? {
+        self.sync_helper_for(None, start)
+    }
+
+    /// Tell the helper to re-read the state; with `container`, fail if that container could
+    /// not get its DNS socket.
+    fn sync_helper_for(&self, container: Option<&str>, start: bool) -> Result<()> {
+        let req = helper::Request::Sync {
+            container: container.map(str::to_string),
+        };
+        match self.helper().request(&req, start)? {
             helper::Response::Error { message } => Err(NetworkError::Helper(message)),
             _ => Ok(()),
         }
