@@ -14,6 +14,8 @@ pub mod completion;
 pub mod config;
 pub mod dashboard;
 pub mod error;
+pub mod network;
+pub mod volume;
 
 pub use error::{CliError, UserError};
 
@@ -103,6 +105,13 @@ pub enum Command {
     /// Generate the man page
     #[command(hide = true)]
     Man(completion::ManArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
+    /// The network helper (DNS, port proxies); started by rcompose itself
+    #[command(name = "__netd", hide = true)]
+    Netd(network::NetdArgs),
 }
 
 /// Entry point used by `src/main.rs`: returns the process exit code.
@@ -152,6 +161,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Dashboard(args) => dashboard::run(&global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),
+        Command::Netd(args) => network::netd(&global, args),
+        Command::Network(args) => network::run(&global, args),
+        Command::Volume(args) => volume::run(&global, args),
     }
 }
 

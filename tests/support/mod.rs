@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod build;
+pub mod mounts;
+pub mod net;
 pub mod runc;
 pub mod tmux;
 pub mod tui;
