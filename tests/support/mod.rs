@@ -3,5 +3,9 @@
 
 pub mod build;
 pub mod images;
+pub mod mounts;
+pub mod net;
 pub mod registry;
 pub mod runc;
+pub mod tmux;
+pub mod tui;
