@@ -14,6 +14,7 @@ pub mod completion;
 pub mod config;
 pub mod dashboard;
 pub mod error;
+pub mod image;
 pub mod network;
 pub mod volume;
 
@@ -98,6 +99,12 @@ pub enum Progress {
 pub enum Command {
     /// Parse, resolve and render the Compose file in canonical format
     Config(config::ConfigArgs),
+    /// Manage images
+    Image(image::ImageArgs),
+    /// Log in to a registry
+    Login(image::LoginArgs),
+    /// Log out from a registry
+    Logout(image::LogoutArgs),
     /// Open the live dashboard on a running project
     Dashboard(dashboard::DashboardArgs),
     /// Generate shell completions
@@ -158,6 +165,9 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     let Cli { global, command } = cli;
     match command {
         Command::Config(args) => config::run(&global, args),
+        Command::Image(args) => image::run(&global, args),
+        Command::Login(args) => image::login(&global, args),
+        Command::Logout(args) => image::logout(&global, args),
         Command::Dashboard(args) => dashboard::run(&global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),

@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 pub mod build;
+pub mod images;
 pub mod mounts;
 pub mod net;
+pub mod registry;
 pub mod runc;
 pub mod tmux;
 pub mod tui;
