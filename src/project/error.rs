@@ -1,0 +1,142 @@
+//! Errors of the Compose model. Every user-facing error names the file, line and column when
+//! the problem comes from a compose file, the field path, and a hint where one helps:
+//! `compose.yaml:12:7: services.web.ports[0]: invalid port "80800:80"`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::node::Pos;
+
+/// A source location, resolved to a file path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", display_path(&self.file), self.line, self.col)
+    }
+}
+
+/// Show a path relative to the current directory when it is below it.
+pub fn display_path(p: &std::path::Path) -> String {
+    if let Ok(cwd) = std::env::current_dir()
+        && let Ok(rel) = p.strip_prefix(&cwd)
+        && !rel.as_os_str().is_empty()
+    {
+        return rel.display().to_string();
+    }
+    p.display().to_string()
+}
+
+/// Errors from loading a Compose project.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The model is invalid: bad syntax, schema violation, failed reference...
+    #[error("{}", render(location.as_ref(), path, message))]
+    Invalid {
+        location: Option<Location>,
+        /// Field path, e.g. `services.web.ports[0]` (may be empty).
+        path: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// No compose file was given and none was found.
+    #[error("no configuration file provided: not found")]
+    NoConfigFile { searched_from: PathBuf },
+    /// A file could not be read.
+    #[error("cannot read `{}`", display_path(path))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn render(location: Option<&Location>, path: &str, message: &str) -> String {
+    let mut s = String::new();
+    if let Some(l) = location {
+        s.push_str(&l.to_string());
+        s.push_str(": ");
+    }
+    if !path.is_empty() {
+        s.push_str(path);
+        s.push_str(": ");
+    }
+    s.push_str(message);
+    s
+}
+
+impl ProjectError {
+    pub fn invalid(message: impl Into<String>) -> ProjectError {
+        ProjectError::Invalid {
+            location: None,
+            path: String::new(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            ProjectError::Invalid { hint, .. } => hint.as_deref(),
+            ProjectError::NoConfigFile { .. } => Some(
+                "run in a folder with a `compose.yaml` (or a parent of it), or name the file with `-f`",
+            ),
+            ProjectError::Io { .. } => None,
+        }
+    }
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            ProjectError::Invalid { location, .. } => location.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// Loader-internal error: a position in the file table instead of a path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    pub pos: Pos,
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl LoadError {
+    pub fn at(pos: Pos, path: impl Into<String>, message: impl Into<String>) -> LoadError {
+        LoadError {
+            pos,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+    pub fn msg(message: impl Into<String>) -> LoadError {
+        LoadError::at(Pos::NONE, "", message)
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> LoadError {
+        self.hint = Some(hint.into());
+        self
+    }
+    /// Resolve the position against the loader's file table.
+    pub fn into_project_error(self, files: &[PathBuf]) -> ProjectError {
+        let location = if self.pos.is_known() {
+            files.get(self.pos.file as usize).map(|f| Location {
+                file: f.clone(),
+                line: self.pos.line,
+                col: self.pos.col,
+            })
+        } else {
+            None
+        };
+        ProjectError::Invalid {
+            location,
+            path: self.path,
+            message: self.message,
+            hint: self.hint,
+        }
+    }
+}

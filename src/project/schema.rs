@@ -1,0 +1,301 @@
+//! Validation against the Compose JSON schema, bundled into the binary (the copy embedded in
+//! compose-go v2.9.1, i.e. what Docker Compose v2.40 validates against). Errors are reported
+//! at the position of the offending node, choosing the most specific failure as compose-go
+//! does (deepest instance path; an unexpected property counts one level deeper).
+
+use std::sync::LazyLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::paths::LocationSegment;
+use jsonschema::{ValidationError, Validator};
+
+use super::error::LoadError;
+use super::node::{Node, Path, Seg, lookup};
+
+pub const COMPOSE_SPEC: &str = include_str!("../../assets/compose-spec.json");
+
+static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
+    let schema: serde_json::Value = serde_json::from_str(COMPOSE_SPEC).expect("bundled schema is JSON");
+    jsonschema::draft7::new(&schema).expect("bundled schema compiles")
+});
+
+/// Validate the whole model.
+pub fn validate(root: &Node) -> Result<(), LoadError> {
+    let json = root.to_json();
+    let v = &*VALIDATOR;
+    if v.is_valid(&json) {
+        return Ok(());
+    }
+    let mut best: Option<(usize, Candidate)> = None;
+    for err in v.iter_errors(&json) {
+        let c = most_specific(&err);
+        let s = c.specificity();
+        match &best {
+            Some((bs, _)) if *bs >= s => {}
+            _ => best = Some((s, c)),
+        }
+    }
+    let Some((_, c)) = best else {
+        return Ok(());
+    };
+    Err(c.into_error(root))
+}
+
+struct Candidate {
+    path: Vec<Seg>,
+    kind: Kind,
+}
+
+enum Kind {
+    Additional(Vec<String>),
+    Type(String),
+    Other(String),
+}
+
+impl Candidate {
+    fn specificity(&self) -> usize {
+        match self.kind {
+            Kind::Additional(_) => self.path.len() + 1,
+            _ => self.path.len(),
+        }
+    }
+
+    fn into_error(self, root: &Node) -> LoadError {
+        let path = Path(self.path.clone());
+        let node = lookup(root, &self.path);
+        match self.kind {
+            Kind::Additional(props) => {
+                let first = props.first().cloned().unwrap_or_default();
+                let pos = node
+                    .and_then(|n| n.get(&first))
+                    .map(|n| n.entry_pos())
+                    .or_else(|| node.map(Node::entry_pos))
+                    .unwrap_or_default();
+                let list = props.iter().map(|p| format!("'{p}'")).collect::<Vec<_>>().join(", ");
+                let noun = if props.len() > 1 { "properties" } else { "property" };
+                let mut e = LoadError::at(pos, path.to_string(), format!("additional {noun} {list} not allowed"));
+                if let Some(h) = hint_for_unknown(&self.path, &first) {
+                    e = e.with_hint(h);
+                }
+                e
+            }
+            Kind::Type(want) => {
+                let pos = node.map(|n| n.pos).unwrap_or_default();
+                LoadError::at(pos, path.to_string(), format!("must be a {want}"))
+            }
+            Kind::Other(msg) => {
+                let pos = node.map(|n| n.pos).unwrap_or_default();
+                LoadError::at(pos, path.to_string(), msg)
+            }
+        }
+    }
+}
+
+fn to_path(err: &ValidationError<'_>) -> Vec<Seg> {
+    err.instance_path()
+        .iter()
+        .map(|s| match s {
+            LocationSegment::Property(p) => Seg::Key(p.to_string()),
+            LocationSegment::Index(i) => Seg::Index(i),
+        })
+        .collect()
+}
+
+fn most_specific(err: &ValidationError<'_>) -> Candidate {
+    match err.kind() {
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            let mut best: Option<Candidate> = None;
+            for branch in context {
+                for e in branch {
+                    let c = most_specific(e);
+                    if best.as_ref().is_none_or(|b| c.specificity() > b.specificity()) {
+                        best = Some(c);
+                    }
+                }
+            }
+            if let Some(b) = best {
+                // A type mismatch on the very node that has alternatives: list them all.
+                if let Kind::Type(_) = b.kind
+                    && b.path == to_path(err)
+                {
+                    let mut wants: Vec<String> = Vec::new();
+                    for branch in context {
+                        for e in branch {
+                            if let ValidationErrorKind::Type { kind } = e.kind() {
+                                for w in type_names(kind) {
+                                    if !wants.contains(&w) {
+                                        wants.push(w);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if wants.len() > 1 {
+                        wants.sort();
+                        let last = wants.pop().unwrap_or_default();
+                        return Candidate {
+                            path: b.path,
+                            kind: Kind::Type(format!("{} or {last}", wants.join(", "))),
+                        };
+                    }
+                }
+                return b;
+            }
+            Candidate {
+                path: to_path(err),
+                kind: Kind::Other(err.to_string()),
+            }
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => Candidate {
+            path: to_path(err),
+            kind: Kind::Additional(unexpected.clone()),
+        },
+        ValidationErrorKind::Type { kind } => {
+            let mut names = type_names(kind);
+            let want = if names.len() == 1 {
+                names.remove(0)
+            } else {
+                names.sort();
+                let last = names.pop().unwrap_or_default();
+                format!("{} or {last}", names.join(", "))
+            };
+            Candidate {
+                path: to_path(err),
+                kind: Kind::Type(want),
+            }
+        }
+        ValidationErrorKind::Pattern { pattern } => Candidate {
+            path: to_path(err),
+            kind: Kind::Other(format!("{} does not match pattern '{pattern}'", quote_instance(err))),
+        },
+        ValidationErrorKind::Enum { options } => Candidate {
+            path: to_path(err),
+            kind: Kind::Other(format!(
+                "value must be one of {}",
+                options
+                    .as_array()
+                    .map(|a| a.iter().map(|v| format!("'{}'", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_else(|| options.to_string())
+            )),
+        },
+        ValidationErrorKind::Required { property } => Candidate {
+            path: to_path(err),
+            kind: Kind::Other(format!("missing property {}", property.as_str().map(|s| format!("'{s}'")).unwrap_or_else(|| property.to_string()))),
+        },
+        ValidationErrorKind::Minimum { limit } => Candidate {
+            path: to_path(err),
+            kind: Kind::Other(format!("must be greater than or equal to {limit}")),
+        },
+        ValidationErrorKind::Maximum { limit } => Candidate {
+            path: to_path(err),
+            kind: Kind::Other(format!("must be less than or equal to {limit}")),
+        },
+        ValidationErrorKind::UniqueItems => Candidate {
+            path: to_path(err),
+            kind: Kind::Other("items must be unique".into()),
+        },
+        _ => Candidate {
+            path: to_path(err),
+            kind: Kind::Other(err.to_string()),
+        },
+    }
+}
+
+fn quote_instance(err: &ValidationError<'_>) -> String {
+    match err.instance().as_ref() {
+        serde_json::Value::String(s) => format!("'{s}'"),
+        v => v.to_string(),
+    }
+}
+
+fn type_names(kind: &TypeKind) -> Vec<String> {
+    let name = |t: jsonschema::JsonType| -> String {
+        match t.as_str() {
+            "object" => "mapping".to_string(),
+            other => other.to_string(),
+        }
+    };
+    match kind {
+        TypeKind::Single(t) => vec![name(*t)],
+        TypeKind::Multiple(set) => set.iter().map(name).collect(),
+    }
+}
+
+/// Suggest the closest known key for a misspelled one.
+fn hint_for_unknown(path: &[Seg], key: &str) -> Option<String> {
+    let known: &[&str] = match path {
+        [Seg::Key(s), Seg::Key(_)] if s == "services" => &SERVICE_KEYS,
+        [] => &["version", "name", "include", "services", "networks", "volumes", "secrets", "configs", "models"],
+        _ => return None,
+    };
+    let best = known
+        .iter()
+        .map(|k| (strsim_distance(k, key), *k))
+        .min()
+        .filter(|(d, _)| *d <= 3)?;
+    Some(format!("did you mean `{}`?", best.1))
+}
+
+fn strsim_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+const SERVICE_KEYS: [&str; 95] = [
+    "annotations", "attach", "blkio_config", "build", "cap_add", "cap_drop", "cgroup", "cgroup_parent",
+    "command", "configs", "container_name", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota",
+    "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "depends_on",
+    "deploy", "develop", "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname",
+    "entrypoint", "env_file", "environment", "expose", "extends", "external_links", "extra_hosts", "gpus",
+    "group_add", "healthcheck", "hostname", "image", "init", "ipc", "isolation", "label_file", "labels",
+    "links", "logging", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness", "memswap_limit",
+    "models", "network_mode", "networks", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit",
+    "platform", "ports", "post_start", "pre_stop", "privileged", "profiles", "provider", "pull_policy",
+    "pull_refresh_after", "read_only", "restart", "runtime", "scale", "secrets", "security_opt", "shm_size",
+    "stdin_open", "stop_grace_period", "stop_signal", "storage_opt", "sysctls", "tmpfs", "tty", "ulimits",
+    "use_api_socket", "user", "userns_mode", "uts", "volumes", "volumes_from", "working_dir", "net",
+    "volume_driver", "log_driver",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::yaml::parse_documents;
+
+    fn check(src: &str) -> Result<(), LoadError> {
+        validate(&parse_documents(src, 0).unwrap().remove(0))
+    }
+
+    #[test]
+    fn unknown_service_key_is_located_with_a_hint() {
+        let e = check("services:\n  web:\n    image: x\n    imagee: y\n").unwrap_err();
+        assert_eq!(e.path, "services.web");
+        assert_eq!(e.message, "additional property 'imagee' not allowed");
+        assert_eq!((e.pos.line, e.pos.col), (4, 5));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `image`?"));
+    }
+
+    #[test]
+    fn wrong_type_names_the_expected_type() {
+        let e = check("services:\n  web:\n    image: x\n    stop_grace_period: 10\n").unwrap_err();
+        assert_eq!(e.path, "services.web.stop_grace_period");
+        assert_eq!(e.message, "must be a string");
+        let e = check("services:\n  web: 3\n").unwrap_err();
+        assert_eq!(e.message, "must be a mapping");
+    }
+
+    #[test]
+    fn valid_file_passes() {
+        check("services:\n  web:\n    image: x\n    ports: ['80:80']\n    environment: {A: 1}\n").unwrap();
+    }
+}
