@@ -478,7 +478,7 @@ pub struct WatchRule {
     pub action: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub target: String,
-    #[serde(skip_serializing_if = "ServiceHook::is_empty")]
+    /// Always rendered (a Go struct value), `command: null` when unset.
     pub exec: ServiceHook,
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
     pub include: Vec<String>,
@@ -491,7 +491,7 @@ pub struct WatchRule {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServiceHook {
-    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "de_command")]
+    #[serde(deserialize_with = "de_command")]
     pub command: Option<Vec<String>>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub user: String,
@@ -501,15 +501,6 @@ pub struct ServiceHook {
     pub working_dir: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping_with_equals")]
     pub environment: BTreeMap<String, Option<String>>,
-}
-
-impl ServiceHook {
-    fn is_empty(&self) -> bool {
-        // Go's omitempty never omits a struct value; compose-go marks `exec` omitempty on a
-        // struct, so it is always rendered... except that its fields are all omitempty: an
-        // empty hook renders as `{}`. Compose 2.40 omits it: treat as empty.
-        self.command.is_none() && self.user.is_empty() && !self.privileged && self.working_dir.is_empty() && self.environment.is_empty()
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
