@@ -87,7 +87,7 @@ fn resolve_resets(n: &mut Node, path: &mut Vec<String>, out: &mut Resets) {
                     Some(Tag::Override) => {
                         out.paths.push(path.clone());
                     }
-                    None => {
+                    _ => {
                         if let Some(c) = m.get_mut(&k) {
                             resolve_resets(c, path, out);
                         }
@@ -111,7 +111,7 @@ fn resolve_resets(n: &mut Node, path: &mut Vec<String>, out: &mut Resets) {
                         out.paths.push(path.clone());
                         true
                     }
-                    None => {
+                    _ => {
                         resolve_resets(c, path, out);
                         true
                     }
@@ -646,7 +646,7 @@ fn io_msg(e: &std::io::Error) -> String {
 /// Wrapper to keep the tracker type private.
 pub struct CycleTrackerHandle(CycleTracker);
 
-fn import_resources(imported: Node, target: &mut Node, resets: &Resets) -> Result<(), LoadError> {
+fn import_resources(imported: Node, target: &mut Node, _resets: &Resets) -> Result<(), LoadError> {
     let Value::Map(mut src) = imported.v else { return Ok(()) };
     let Some(tm) = target.as_map_mut() else { return Ok(()) };
     for key in ["services", "volumes", "networks", "secrets", "configs", "models"] {
@@ -665,18 +665,17 @@ fn import_resources(imported: Node, target: &mut Node, resets: &Resets) -> Resul
                     to.insert(name, a);
                 }
                 Some(conflict) => {
-                    let mut wrapper = Node::map(Map::new(), Pos::NONE);
-                    let mut inner = Map::new();
-                    inner.insert(name.clone(), a);
-                    wrapper.as_map_mut().expect("map").insert(key.to_string(), Node::map(inner, Pos::NONE));
-                    resets.apply(&mut wrapper);
-                    let a = wrapper
-                        .as_map_mut()
-                        .and_then(|m| m.shift_remove(key))
-                        .and_then(|mut s| s.as_map_mut().and_then(|m| m.shift_remove(&name)))
-                        .unwrap_or_else(|| Node::null(Pos::NONE));
-                    let merged = merge::merge_at(a, conflict, &[key, &name])?;
-                    to.insert(name, merged);
+                    // Compose v2.40 (compose-go v2.9): an included resource may only be
+                    // redefined identically.
+                    if !super::node::same_value(&a, &conflict) {
+                        return Err(LoadError::at(
+                            conflict.entry_pos(),
+                            format!("{key}.{name}"),
+                            "conflicts with imported resource",
+                        )
+                        .with_hint(format!("`{name}` is also defined by an included file; rename one of them")));
+                    }
+                    to.insert(name, conflict);
                 }
             }
         }

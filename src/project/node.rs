@@ -37,6 +37,9 @@ pub enum Tag {
     Reset,
     /// `!override`: replace the inherited value instead of merging with it.
     Override,
+    /// An unquoted timestamp (`2001-12-14`): yaml.v3 decodes it as a `time.Time`, which the
+    /// schema rejects wherever it appears.
+    Timestamp,
 }
 
 pub type Map = IndexMap<String, Node>;
@@ -60,6 +63,17 @@ pub struct Node {
     /// Where the key starts, when this node is a mapping value.
     pub kpos: Pos,
     pub tag: Option<Tag>,
+}
+
+/// Compare values, ignoring positions and tags.
+pub fn same_value(a: &Node, b: &Node) -> bool {
+    match (&a.v, &b.v) {
+        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q)),
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        (p, q) => p == q,
+    }
 }
 
 impl Node {

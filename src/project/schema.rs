@@ -21,6 +21,10 @@ static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
 
 /// Validate the whole model.
 pub fn validate(root: &Node) -> Result<(), LoadError> {
+    if let Some((path, pos)) = find_timestamp(root, &mut Vec::new()) {
+        return Err(LoadError::at(pos, Path(path).to_string(), "invalid jsonType time.Time")
+            .with_hint("quote the value: unquoted dates are read as timestamps"));
+    }
     let json = root.to_json();
     let v = &*VALIDATOR;
     if v.is_valid(&json) {
@@ -39,6 +43,37 @@ pub fn validate(root: &Node) -> Result<(), LoadError> {
         return Ok(());
     };
     Err(c.into_error(root))
+}
+
+fn find_timestamp(n: &Node, path: &mut Vec<Seg>) -> Option<(Vec<Seg>, super::node::Pos)> {
+    if n.tag == Some(super::node::Tag::Timestamp) {
+        return Some((path.clone(), n.pos));
+    }
+    match &n.v {
+        super::node::Value::Map(m) => {
+            for (k, v) in m {
+                path.push(Seg::Key(k.clone()));
+                let r = find_timestamp(v, path);
+                path.pop();
+                if r.is_some() {
+                    return r;
+                }
+            }
+            None
+        }
+        super::node::Value::Seq(s) => {
+            for (i, v) in s.iter().enumerate() {
+                path.push(Seg::Index(i));
+                let r = find_timestamp(v, path);
+                path.pop();
+                if r.is_some() {
+                    return r;
+                }
+            }
+            None
+        }
+        _ => None,
+    }
 }
 
 struct Candidate {

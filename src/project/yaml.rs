@@ -129,7 +129,9 @@ impl<'a> Builder<'a> {
                 let tag_name = tag.as_ref().map(|t| tag_string(&t.handle, &t.suffix));
                 let mut node = resolve_scalar(&value, style, tag_name.as_deref(), pos)
                     .map_err(|m| self.err(&span, m))?;
-                node.tag = compose_tag(tag_name.as_deref());
+                if node.tag.is_none() {
+                    node.tag = compose_tag(tag_name.as_deref());
+                }
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
@@ -289,6 +291,11 @@ fn resolve_scalar(v: &str, style: ScalarStyle, tag: Option<&str>, pos: Pos) -> R
         return Ok(Node::str(v, pos));
     }
     let resolved = resolve_plain(v);
+    if matches!(tag, None | Some("!!timestamp")) && is_timestamp(v) {
+        let mut n = Node::str(v, pos);
+        n.tag = Some(Tag::Timestamp);
+        return Ok(n);
+    }
     if let Some(t) = tag {
         let ok = match (t, &resolved) {
             ("!!bool", Value::Bool(_)) | ("!!int", Value::Int(_)) | ("!!null", Value::Null) => true,
@@ -360,6 +367,84 @@ pub fn resolve_plain(s: &str) -> Value {
         _ => {}
     }
     Value::Str(s.to_string())
+}
+
+/// yaml.v3's `parseTimestamp`: `2006-1-2`, optionally with a time (`T`, `t` or space).
+pub fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i != 4 || i == b.len() || b[i] != b'-' {
+        return false;
+    }
+    let num = |i: &mut usize, max: usize| -> Option<u32> {
+        let st = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() && *i - st < max {
+            *i += 1;
+        }
+        if *i == st { None } else { s[st..*i].parse().ok() }
+    };
+    let year: u32 = s[..4].parse().unwrap_or(0);
+    i += 1;
+    let Some(month) = num(&mut i, 2) else { return false };
+    if i >= b.len() || b[i] != b'-' {
+        return false;
+    }
+    i += 1;
+    let Some(day) = num(&mut i, 2) else { return false };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day == 0 || day > days[(month - 1) as usize] {
+        return false;
+    }
+    if i == b.len() {
+        return true;
+    }
+    let sep = b[i];
+    if !matches!(sep, b'T' | b't' | b' ') {
+        return false;
+    }
+    i += 1;
+    let Some(h) = num(&mut i, 2) else { return false };
+    if i >= b.len() || b[i] != b':' {
+        return false;
+    }
+    i += 1;
+    let Some(m) = num(&mut i, 2) else { return false };
+    if i >= b.len() || b[i] != b':' {
+        return false;
+    }
+    i += 1;
+    let Some(sec) = num(&mut i, 2) else { return false };
+    if h > 23 || m > 59 || sec > 59 {
+        return false;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        if num(&mut i, 9).is_none() {
+            return false;
+        }
+    }
+    if i == b.len() {
+        return true;
+    }
+    if sep == b' ' {
+        return false;
+    }
+    match b[i] {
+        b'Z' => i + 1 == b.len(),
+        b'+' | b'-' => {
+            i += 1;
+            if num(&mut i, 2).is_none() || i >= b.len() || b[i] != b':' {
+                return false;
+            }
+            i += 1;
+            num(&mut i, 2).is_some() && i == b.len()
+        }
+        _ => false,
+    }
 }
 
 /// Whether yaml.v3 would read `s` back as the same string when written plain (used by the
