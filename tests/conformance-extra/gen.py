@@ -428,6 +428,279 @@ networks:
     x-net: 1
 """})
 
+# ---------------------------------------------------------------- batch 2
+case("disc-subfolder-upward", {"compose.yaml": "services:\n  a:\n    image: \"a:${V}\"\n    volumes: [./data:/d]\n", "compose.override.yml": "services:\n  a:\n    environment: [O=1]\n", ".env": "V=root\n", "sub/deeper/.env": "V=cwd\n", "sub/deeper/.keep": ""}, project=None, cwd="sub/deeper", listed=[])
+case("disc-compose-file-env", {"one.yaml": "services:\n  a: {image: a}\n", "two.yaml": "services:\n  a: {image: b}\n"}, env={"COMPOSE_FILE": "one.yaml,two.yaml", "COMPOSE_PATH_SEPARATOR": ","})
+case("disc-project-directory", {"compose.yaml": "services:\n  a:\n    image: \"a:${V}\"\n    build: .\n", "proj/.env": "V=proj\n", "proj/.keep": ""}, args=["--project-directory", "proj"])
+case("disc-no-files-listed", {"compose.yml": "services:\n  a: {image: a}\n"}, listed=[], project=None)
+case("disc-docker-compose-yml", {"docker-compose.yml": "services:\n  a: {image: a}\n", "docker-compose.override.yml": "services:\n  a: {image: b}\n"})
+case("values-misc", {"compose.yaml": """
+services:
+  a:
+    image: a
+    command: ""
+    entrypoint: []
+    restart: on-failure:3
+    stop_grace_period: 1m30s
+    memswap_limit: -1
+    mem_limit: 1.5g
+    shm_size: 67108864
+    init: true
+    platform: linux/arm64
+    logging:
+      options: {max-size: 10m, max-file: 3, compress: "true"}
+    sysctls: {net.core.somaxconn: 1024}
+    extra_hosts: ["v6:::1", "somehost=1.2.3.4"]
+    dns_opt: [use-vc]
+    expose: ["80/tcp", 8080]
+    healthcheck:
+      test: ["NONE"]
+    stdin_open: true
+    oom_score_adj: -500
+    cpu_shares: 512
+    cpuset: "0,1"
+    user: "1000:1000"
+    group_add: [100, audio]
+    working_dir: /app
+    hostname: host.example
+    labels:
+      com.example.n: 1
+      com.example.b: true
+  b:
+    image: b
+    healthcheck:
+      disable: true
+    command: null
+    entrypoint: ["/bin/sh", "-c"]
+"""})
+case("volumes-long", {"compose.yaml": """
+services:
+  a:
+    image: a
+    volumes:
+      - type: bind
+        source: ./src
+        target: /src
+      - type: bind
+        source: ./p
+        target: /p
+        bind: {propagation: rprivate}
+      - type: bind
+        source: /abs/../x
+        target: /x/
+        bind: {create_host_path: false}
+      - type: volume
+        source: data
+        target: /data
+        volume: {nocopy: true, subpath: sub}
+      - type: tmpfs
+        target: /tmp
+        tmpfs: {size: 64m, mode: 1777}
+      - type: volume
+        target: /anon
+      - type: npipe
+        source: \\\\.\\pipe\\docker_engine
+        target: \\\\.\\pipe\\docker_engine
+volumes:
+  data:
+    driver: local
+    driver_opts: {type: none, o: bind, device: ./local-dir}
+"""})
+case("ports-long", {"compose.yaml": """
+services:
+  a:
+    image: a
+    ports:
+      - target: 80
+        published: 8080
+      - target: 81
+        published: "8000-8001"
+        host_ip: 127.0.0.1
+        protocol: udp
+        mode: host
+        name: web
+        app_protocol: http
+      - "127.0.0.1:9000:9000"
+      - 9000
+"""})
+case("build-full", {"compose.yaml": """
+services:
+  a:
+    build:
+      context: ./ctx
+      dockerfile: ../Dockerfile.custom
+      args:
+        - A=1
+        - B
+      additional_contexts:
+        - local=./other
+        - svc=service:b
+        - img=docker-image://alpine
+        - remote=https://github.com/x/y.git
+      labels: [a=b]
+      target: prod
+      cache_from: [type=local,src=/c]
+      network: none
+      shm_size: 256m
+      extra_hosts: {h: 1.1.1.1}
+      tags: [x:1]
+      platforms: [linux/amd64]
+      no_cache: "true"
+      pull: "false"
+  b:
+    build: https://github.com/docker/compose.git#main
+  c:
+    build:
+      context: /abs/ctx
+      dockerfile: /abs/Dockerfile
+"""}, env={"B": "from-env"})
+case("secrets-configs", {"compose.yaml": """
+services:
+  a:
+    image: a
+    secrets:
+      - s_file
+      - source: s_env
+        target: custom
+        uid: "1000"
+        gid: "1000"
+        mode: 0400
+    configs:
+      - c_content
+      - source: c_env
+        target: /etc/c
+        mode: 292
+secrets:
+  s_file: {file: ./secret.txt}
+  s_env: {environment: SECRET_VAR}
+configs:
+  c_content: {content: "hello ${NAME:-world}"}
+  c_env: {environment: CONF_VAR}
+"""}, env={"SECRET_VAR": "s3cr3t", "CONF_VAR": "conf"})
+case("networks-full", {"compose.yaml": """
+services:
+  a:
+    image: a
+    networks:
+      front:
+        ipv4_address: 172.20.0.5
+        aliases: [a1, a2]
+        priority: 100
+      default:
+  b:
+    image: b
+networks:
+  default:
+    name: custom-default
+    driver_opts: {com.docker.network.bridge.name: br0}
+  front:
+    driver: bridge
+    enable_ipv6: true
+    internal: false
+    ipam:
+      driver: default
+      config:
+        - subnet: 172.20.0.0/16
+          aux_addresses: {r: 172.20.0.2}
+    labels: [a=b]
+"""})
+case("deploy-full", {"compose.yaml": """
+services:
+  a:
+    image: a
+    deploy:
+      mode: global
+      resources:
+        limits: {cpus: '1.5', memory: 512M, pids: 100}
+        reservations:
+          devices:
+            - capabilities: [gpu]
+              device_ids: ['0', '1']
+            - driver: nvidia
+              count: 2
+              capabilities: [gpu, utility]
+      restart_policy: {condition: any}
+      update_config: {parallelism: 0, order: start-first}
+  b:
+    image: b
+    scale: 3
+    deploy: {}
+"""})
+case("develop-watch", {"compose.yaml": """
+services:
+  a:
+    build: .
+    develop:
+      watch:
+        - action: sync
+          path: ./src
+          target: /app/src
+          ignore: node_modules/
+        - action: rebuild
+          path: package.json
+        - action: sync+restart
+          path: ./config
+          target: /etc/config
+        - action: sync+exec
+          path: ./web
+          target: /web
+          exec:
+            command: echo hi
+            user: root
+"""})
+case("hooks", {"compose.yaml": """
+services:
+  a:
+    image: a
+    post_start:
+      - command: ./init.sh
+        user: root
+        privileged: true
+        environment: [A=1]
+    pre_stop:
+      - command: [sh, -c, "echo bye"]
+"""})
+case("extends-inherit-all", {"compose.yaml": """
+services:
+  base:
+    image: b
+    depends_on: [db]
+    volumes_from: [db]
+    links: [db]
+    networks: [n]
+    env_file: [b.env]
+  web:
+    extends: base
+    environment: {W: "1"}
+  db:
+    image: db
+networks:
+  n: {}
+""", "b.env": "B=1\n"})
+case("extends-from-included", {"compose.yaml": """
+include: [lib/compose.yaml]
+services:
+  web:
+    extends:
+      file: lib/compose.yaml
+      service: tmpl
+    image: web
+""", "lib/compose.yaml": "services:\n  tmpl:\n    image: t\n    volumes: [./x:/x]\n"})
+case("include-multiple-paths", {"compose.yaml": "include:\n  - path: [inc/a.yaml, inc/b.yaml]\nservices:\n  w: {image: w}\n", "inc/a.yaml": "services:\n  x:\n    image: a\n    ports: ['80']\n", "inc/b.yaml": "services:\n  x:\n    environment: [B=1]\n"})
+case("service-names-special", {"compose.yaml": "services:\n  my.svc:\n    image: a\n  '1':\n    image: b\n  x-not-ext:\n    image: c\n"})
+case("default-network-external", {"compose.yaml": "services:\n  a: {image: a}\nnetworks:\n  default:\n    external: true\n    name: shared\n"})
+case("top-level-nulls", {"compose.yaml": "services:\n  a:\n    image: a\n    volumes: [v:/v]\n    secrets: [s]\nvolumes:\n  v:\nsecrets:\n  s:\n    file: ./s\n"})
+case("env-trailing-space-error", {"compose.yaml": "services:\n  a:\n    image: a\n    environment:\n      - 'KEY =value'\n"})
+case("envfile-raw-format", {"compose.yaml": "services:\n  a:\n    image: a\n    env_file:\n      - path: r.env\n        format: raw\n", "r.env": "A='quoted'\nB=${X}\n# c\nC=x y\n"})
+case("name-invalid-p", {"compose.yaml": "services:\n  a: {image: a}\n"}, project="Bad Name")
+case("gpus-list", {"compose.yaml": "services:\n  a:\n    image: a\n    gpus:\n      - driver: nvidia\n        device_ids: ['0']\n        capabilities: [gpu]\n      - count: all\n"})
+case("devices-long", {"compose.yaml": "services:\n  a:\n    image: a\n    devices:\n      - source: /dev/a\n        target: /dev/b\n      - /dev/c:/dev/d:rw\n    device_cgroup_rules: ['c 1:3 mr']\n"})
+case("blkio", {"compose.yaml": "services:\n  a:\n    image: a\n    blkio_config:\n      weight: 10\n      device_read_bps:\n        - path: /dev/sda\n          rate: '12mb'\n"})
+case("command-shell-forms", {"compose.yaml": "services:\n  a:\n    image: a\n    command: >\n      sh -c \"echo 'a b' && ls\"\n  b:\n    image: b\n    command: bash -c 'echo $$HOME'\n    entrypoint: /entry.sh --flag=\"x y\"\n"})
+case("anchors-in-lists", {"compose.yaml": "x-env: &env [A=1, B=2]\nx-ports: &ports ['80:80']\nservices:\n  a:\n    image: a\n    environment: *env\n    ports: *ports\n  b:\n    image: b\n    environment: *env\n"})
+case("depends-on-conditions", {"compose.yaml": "services:\n  a:\n    image: a\n    depends_on:\n      b: {condition: service_healthy, restart: true}\n      c: {condition: service_completed_successfully}\n  b: {image: b}\n  c: {image: c}\n"})
+case("x-nested-extensions", {"compose.yaml": "x-a: &a {k: v}\nservices:\n  a:\n    image: a\n    x-ext: *a\n    deploy:\n      x-d: 1\n    build:\n      context: .\n      x-b: 2\nvolumes:\n  v:\n    x-v: 1\n"})
+
 def main():
     only = sys.argv[1:]
     os.makedirs(OUT, exist_ok=True)
