@@ -197,18 +197,36 @@ fn take_extensions(n: &mut Node) -> Extensions {
     if let Some(m) = n.as_map_mut() {
         let keys: Vec<String> = m.keys().filter(|k| k.starts_with("x-")).cloned().collect();
         for k in keys {
-            if let Some(v) = m.shift_remove(&k) {
-                ext.insert(k, v.to_json());
+            if let Some(v) = m.shift_remove(&k)
+                && k != "x-#value"
+            {
+                ext.insert(k, v.to_json_sorted());
             }
         }
     }
+    let mut sorted: Vec<(String, serde_json::Value)> = ext.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted.into_iter().collect()
+}
+
+/// `x-*` keys of a mapping (left in place), sorted.
+fn peek_extensions(n: Option<&Node>) -> Extensions {
+    let mut ext = Extensions::new();
+    if let Some(m) = n.and_then(Node::as_map) {
+        for (k, v) in m {
+            if k.starts_with("x-") {
+                ext.insert(k.clone(), v.to_json_sorted());
+            }
+        }
+    }
+    ext.sort_keys();
     ext
 }
 
 fn decode_map<T: for<'a> serde::Deserialize<'a> + Default>(
     n: Option<Node>,
     kind: &str,
-    mut post: impl FnMut(&mut T, Extensions),
+    mut post: impl FnMut(&mut T, Extensions, &Node),
 ) -> Result<IndexMap<String, T>, LoadError> {
     let mut out = IndexMap::new();
     let Some(n) = n else { return Ok(out) };
@@ -219,7 +237,7 @@ fn decode_map<T: for<'a> serde::Deserialize<'a> + Default>(
         let ext = take_extensions(&mut v);
         let path = format!("{kind}.{k}");
         let mut t: T = if v.is_null() { T::default() } else { de::from_node(&v, &path).map_err(de_err)? };
-        post(&mut t, ext);
+        post(&mut t, ext, &v);
         out.insert(k, t);
     }
     Ok(out)
@@ -250,25 +268,37 @@ pub fn to_project(
     let keys: Vec<String> = top.keys().filter(|k| k.starts_with("x-")).cloned().collect();
     for k in keys {
         if let Some(v) = top.shift_remove(&k) {
-            ext.insert(k, v.to_json());
+            ext.insert(k, v.to_json_sorted());
         }
     }
+    ext.sort_keys();
     project.extensions = ext;
     let services = top.shift_remove("services");
-    project.services = decode_map::<Service>(services, "services", |s, e| s.extensions = e)?;
+    project.services = decode_map::<Service>(services, "services", |s, e, node| {
+        s.extensions = e;
+        // nested extensions (rendered in YAML only); serde skips them
+        if let Some(b) = &mut s.build {
+            b.extensions = peek_extensions(node.get("build"));
+        }
+        if let Some(d) = &mut s.deploy {
+            d.extensions = peek_extensions(node.get("deploy"));
+        }
+        if let Some(dev) = &mut s.develop
+            && let Some(rules) = node.get("develop").and_then(|d| d.get("watch")).and_then(Node::as_seq)
+        {
+            for (w, n) in dev.watch.iter_mut().zip(rules) {
+                w.extensions = peek_extensions(Some(n));
+            }
+        }
+    })?;
     for (name, s) in project.services.iter_mut() {
         s.name = name.clone();
-        s.env_files_discarded = false;
-        if let Some(b) = &mut s.build {
-            b.extensions.clear();
-        }
     }
-    // Build-level extensions: taken from the tree (serde skips them).
-    project.networks = decode_map::<Network>(top.shift_remove("networks"), "networks", |n, e| n.extensions = e)?;
-    project.volumes = decode_map::<Volume>(top.shift_remove("volumes"), "volumes", |n, e| n.extensions = e)?;
-    project.secrets = decode_map::<Secret>(top.shift_remove("secrets"), "secrets", |n, e| n.extensions = e)?;
-    project.configs = decode_map::<Config>(top.shift_remove("configs"), "configs", |n, e| n.extensions = e)?;
-    project.models = decode_map::<Model>(top.shift_remove("models"), "models", |_, _| {})?;
+    project.networks = decode_map::<Network>(top.shift_remove("networks"), "networks", |n, e, _| n.extensions = e)?;
+    project.volumes = decode_map::<Volume>(top.shift_remove("volumes"), "volumes", |n, e, _| n.extensions = e)?;
+    project.secrets = decode_map::<Secret>(top.shift_remove("secrets"), "secrets", |n, e, _| n.extensions = e)?;
+    project.configs = decode_map::<Config>(top.shift_remove("configs"), "configs", |n, e, _| n.extensions = e)?;
+    project.models = decode_map::<Model>(top.shift_remove("models"), "models", |_, _, _| {})?;
     for (_, s) in project.secrets.iter_mut() {
         // secret content is never rendered
         s.content.clear();

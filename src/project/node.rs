@@ -209,6 +209,19 @@ impl Node {
             Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
         }
     }
+
+    /// JSON with mapping keys sorted (as Go renders a `map[string]any`).
+    pub fn to_json_sorted(&self) -> serde_json::Value {
+        match &self.v {
+            Value::Seq(s) => serde_json::Value::Array(s.iter().map(Node::to_json_sorted).collect()),
+            Value::Map(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), m[k].to_json_sorted())).collect())
+            }
+            _ => self.to_json(),
+        }
+    }
 }
 
 /// A path into the tree, for error messages: `services.web.ports[0]`.

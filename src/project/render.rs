@@ -287,9 +287,13 @@ fn is_base60_float(s: &str) -> bool {
 
 fn yaml_str(s: &str, indent: usize, key: bool) -> String {
     if s.contains('\n') && !key {
-        return literal_block(s, indent);
+        let a = analyze(s);
+        if a.single_quoted_allowed {
+            return literal_block(s, indent);
+        }
+        return double_quoted(s);
     }
-    let resolves_to_string = matches!(super::yaml::resolve_plain_for_emit(s), true);
+    let resolves_to_string = super::yaml::resolve_plain_for_emit(s);
     let can_plain = resolves_to_string && !is_base60_float(s) && !is_old_bool(s);
     let a = analyze(s);
     if can_plain && a.block_plain_allowed && !(key && a.multiline) {
@@ -305,7 +309,7 @@ fn literal_block(s: &str, indent: usize) -> String {
     let trailing = s.len() - s.trim_end_matches('\n').len();
     let chomp = match trailing {
         0 => "-",
-        1 => "",
+        1 if s.len() > 1 => "",
         _ => "+",
     };
     let lead = if s.starts_with(' ') || s.starts_with('\n') { "2" } else { "" };
@@ -386,7 +390,7 @@ fn analyze(s: &str) -> Analysis {
                 block_indicators = true;
             }
         }
-        let printable = matches!(c, '\t' | '\n' | '\r' | ' '..='~') || (c as u32 >= 0xA0 && c != '\u{FEFF}');
+        let printable = matches!(c, '\n' | ' '..='~' | '\u{85}') || (c as u32 >= 0xA0 && c != '\u{FEFF}');
         if !printable {
             special = true;
         }

@@ -50,6 +50,16 @@ fn yaml_mode() -> bool {
     YAML_MODE.with(|m| m.get())
 }
 
+/// Go's `omitempty` on a `ShellCommand` differs: JSON renders `null`, YAML omits it.
+fn none_in_yaml<T>(v: &Option<T>) -> bool {
+    v.is_none() && yaml_mode()
+}
+
+/// Go's JSON `omitempty` never omits a struct; yaml.v3's omits an all-zero one.
+fn empty_in_yaml<T: Default + PartialEq>(v: &T) -> bool {
+    yaml_mode() && *v == T::default()
+}
+
 /// `x-*` extensions: rendered in YAML, dropped in JSON (as compose-go's `json:"-"`).
 fn ser_extensions<S: Serializer>(ext: &Extensions, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
@@ -174,7 +184,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub cpu_shares: i64,
     /// `None`: use the image's; `Some([])`: explicitly cleared.
-    #[serde(deserialize_with = "de_command")]
+    #[serde(deserialize_with = "de_command", skip_serializing_if = "none_in_yaml")]
     pub command: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<FileReference>,
@@ -200,7 +210,7 @@ pub struct Service {
     pub dockerfile: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub domainname: String,
-    #[serde(deserialize_with = "de_command")]
+    #[serde(deserialize_with = "de_command", skip_serializing_if = "none_in_yaml")]
     pub entrypoint: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<Provider>,
@@ -478,7 +488,8 @@ pub struct WatchRule {
     pub action: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub target: String,
-    /// Always rendered (a Go struct value), `command: null` when unset.
+    /// Always rendered in JSON (a Go struct value, `command: null` when unset).
+    #[serde(skip_serializing_if = "empty_in_yaml")]
     pub exec: ServiceHook,
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
     pub include: Vec<String>,
@@ -486,12 +497,14 @@ pub struct WatchRule {
     pub ignore: Vec<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub initial_sync: bool,
+    #[serde(skip_deserializing, flatten, serialize_with = "ser_extensions")]
+    pub extensions: Extensions,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServiceHook {
-    #[serde(deserialize_with = "de_command")]
+    #[serde(deserialize_with = "de_command", skip_serializing_if = "none_in_yaml")]
     pub command: Option<Vec<String>>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub user: String,
@@ -638,12 +651,16 @@ pub struct Deploy {
     pub update_config: Option<UpdateConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_config: Option<UpdateConfig>,
+    #[serde(skip_serializing_if = "empty_in_yaml")]
     pub resources: Resources,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<RestartPolicy>,
+    #[serde(skip_serializing_if = "empty_in_yaml")]
     pub placement: Placement,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub endpoint_mode: String,
+    #[serde(skip_deserializing, flatten, serialize_with = "ser_extensions")]
+    pub extensions: Extensions,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -981,6 +998,7 @@ pub struct Network {
     pub driver: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
     pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "empty_in_yaml")]
     pub ipam: Ipam,
     #[serde(skip_serializing_if = "is_false")]
     pub external: bool,

@@ -457,23 +457,7 @@ pub fn resolve_plain_for_emit(s: &str) -> bool {
         return false;
     }
     // timestamps (`2001-12-14`, `2001-12-14T21:59:43Z`...) are tagged !!timestamp
-    let b = s.as_bytes();
-    if b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' {
-        let rest = &s[5..];
-        let mut parts = rest.splitn(2, '-');
-        let m = parts.next().unwrap_or("");
-        let d = parts.next().unwrap_or("");
-        let d_digits: String = d.chars().take_while(char::is_ascii_digit).collect();
-        let after = &d[d_digits.len()..];
-        if (1..=2).contains(&m.len())
-            && m.bytes().all(|c| c.is_ascii_digit())
-            && (1..=2).contains(&d_digits.len())
-            && (after.is_empty() || after.starts_with(['T', 't', ' ']))
-        {
-            return false;
-        }
-    }
-    true
+    !is_timestamp(s)
 }
 
 fn is_yaml_style_float(s: &str) -> bool {
