@@ -140,11 +140,12 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, ProjectError> {
         .map_err(|e| e.into_project_error(&p.loader.files))?;
     let files = p.loader.files.clone();
     let err = |e: LoadError| e.into_project_error(&files);
-    let mut project = to_project(dict, &p.name, &p.resolved.working_dir, p.env.clone()).map_err(err)?;
+    let mut project = to_project(&dict, &p.name, &p.resolved.working_dir, p.env.clone()).map_err(err)?;
+    let loc = Locator(Some(&dict));
     project.compose_files = p.resolved.config_files.clone();
     project = with_profiles(project, &p.resolved.profiles);
     if !opts.skip_consistency {
-        check_consistency(&project).map_err(err)?;
+        check_consistency(&project, &loc).map_err(err)?;
         // compose-go copies `scale` into `deploy.replicas` while checking.
         for s in project.services.values_mut() {
             if let (Some(scale), Some(d)) = (s.scale, s.deploy.as_mut()) {
@@ -153,9 +154,9 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, ProjectError> {
         }
     }
     if !opts.skip_environment_resolution {
-        resolve_services_environment(&mut project).map_err(err)?;
+        resolve_services_environment(&mut project, &loc).map_err(err)?;
     }
-    resolve_services_labels(&mut project).map_err(err)?;
+    resolve_services_labels(&mut project, &loc).map_err(err)?;
     if project.name.is_empty() {
         return Err(ProjectError::invalid(
             "project name can't be empty. Use `--project-name` to set a valid name",
@@ -178,7 +179,7 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, ProjectError> {
         without_unnecessary_resources(&mut project);
     }
     if !opts.skip_consistency {
-        check_container_names(&project)?;
+        check_container_names(&project, &loc).map_err(err)?;
     }
     Ok(project)
 }
@@ -192,29 +193,12 @@ pub fn load_tree(opts: &LoadOptions) -> Result<serde_json::Value, ProjectError> 
     Ok(dict.to_json())
 }
 
-fn take_extensions(n: &mut Node) -> Extensions {
-    let mut ext = Extensions::new();
-    if let Some(m) = n.as_map_mut() {
-        let keys: Vec<String> = m.keys().filter(|k| k.starts_with("x-")).cloned().collect();
-        for k in keys {
-            if let Some(v) = m.shift_remove(&k)
-                && k != "x-#value"
-            {
-                ext.insert(k, v.to_json_sorted());
-            }
-        }
-    }
-    let mut sorted: Vec<(String, serde_json::Value)> = ext.into_iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    sorted.into_iter().collect()
-}
-
 /// `x-*` keys of a mapping (left in place), sorted.
 fn peek_extensions(n: Option<&Node>) -> Extensions {
     let mut ext = Extensions::new();
     if let Some(m) = n.and_then(Node::as_map) {
         for (k, v) in m {
-            if k.starts_with("x-") {
+            if k.starts_with("x-") && k != "x-#value" {
                 ext.insert(k.clone(), v.to_json_sorted());
             }
         }
@@ -224,21 +208,21 @@ fn peek_extensions(n: Option<&Node>) -> Extensions {
 }
 
 fn decode_map<T: for<'a> serde::Deserialize<'a> + Default>(
-    n: Option<Node>,
+    n: Option<&Node>,
     kind: &str,
     mut post: impl FnMut(&mut T, Extensions, &Node),
 ) -> Result<IndexMap<String, T>, LoadError> {
     let mut out = IndexMap::new();
     let Some(n) = n else { return Ok(out) };
-    let Value::Map(m) = n.v else { return Ok(out) };
-    let mut entries: Vec<(String, Node)> = m.into_iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (k, mut v) in entries {
-        let ext = take_extensions(&mut v);
+    let Value::Map(m) = &n.v else { return Ok(out) };
+    let mut entries: Vec<(&String, &Node)> = m.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    for (k, v) in entries {
+        let ext = peek_extensions(Some(v));
         let path = format!("{kind}.{k}");
-        let mut t: T = if v.is_null() { T::default() } else { de::from_node(&v, &path).map_err(de_err)? };
-        post(&mut t, ext, &v);
-        out.insert(k, t);
+        let mut t: T = if v.is_null() { T::default() } else { de::from_node(v, &path).map_err(de_err)? };
+        post(&mut t, ext, v);
+        out.insert(k.clone(), t);
     }
     Ok(out)
 }
@@ -249,7 +233,7 @@ fn de_err(e: de::DeError) -> LoadError {
 
 /// Decode the normalized tree.
 pub fn to_project(
-    mut dict: Node,
+    dict: &Node,
     name: &str,
     working_dir: &Path,
     environment: BTreeMap<String, String>,
@@ -260,20 +244,11 @@ pub fn to_project(
         environment,
         ..Project::default()
     };
-    let Some(top) = dict.as_map_mut() else {
+    let Some(top) = dict.as_map() else {
         return Ok(project);
     };
-    top.shift_remove("name");
-    let mut ext = Extensions::new();
-    let keys: Vec<String> = top.keys().filter(|k| k.starts_with("x-")).cloned().collect();
-    for k in keys {
-        if let Some(v) = top.shift_remove(&k) {
-            ext.insert(k, v.to_json_sorted());
-        }
-    }
-    ext.sort_keys();
-    project.extensions = ext;
-    let services = top.shift_remove("services");
+    project.extensions = peek_extensions(Some(dict));
+    let services = top.get("services");
     project.services = decode_map::<Service>(services, "services", |s, e, node| {
         s.extensions = e;
         // nested extensions (rendered in YAML only); serde skips them
@@ -294,11 +269,11 @@ pub fn to_project(
     for (name, s) in project.services.iter_mut() {
         s.name = name.clone();
     }
-    project.networks = decode_map::<Network>(top.shift_remove("networks"), "networks", |n, e, _| n.extensions = e)?;
-    project.volumes = decode_map::<Volume>(top.shift_remove("volumes"), "volumes", |n, e, _| n.extensions = e)?;
-    project.secrets = decode_map::<Secret>(top.shift_remove("secrets"), "secrets", |n, e, _| n.extensions = e)?;
-    project.configs = decode_map::<Config>(top.shift_remove("configs"), "configs", |n, e, _| n.extensions = e)?;
-    project.models = decode_map::<Model>(top.shift_remove("models"), "models", |_, _, _| {})?;
+    project.networks = decode_map::<Network>(top.get("networks"), "networks", |n, e, _| n.extensions = e)?;
+    project.volumes = decode_map::<Volume>(top.get("volumes"), "volumes", |n, e, _| n.extensions = e)?;
+    project.secrets = decode_map::<Secret>(top.get("secrets"), "secrets", |n, e, _| n.extensions = e)?;
+    project.configs = decode_map::<Config>(top.get("configs"), "configs", |n, e, _| n.extensions = e)?;
+    project.models = decode_map::<Model>(top.get("models"), "models", |_, _, _| {})?;
     for (_, s) in project.secrets.iter_mut() {
         // secret content is never rendered
         s.content.clear();
@@ -327,55 +302,106 @@ pub fn with_profiles(mut p: Project, profiles: &[String]) -> Project {
     p
 }
 
-fn invalid(msg: String) -> LoadError {
-    LoadError::msg(format!("{msg}: invalid compose project"))
+/// Finds source positions in the normalized tree for errors found on the typed model.
+pub struct Locator<'a>(pub Option<&'a Node>);
+
+impl Locator<'_> {
+    /// Position of the deepest existing node along `path` (keys; `#N` for list indexes).
+    pub fn at(&self, path: &[&str]) -> Pos {
+        let Some(mut cur) = self.0 else { return Pos::NONE };
+        let mut best = Pos::NONE;
+        for seg in path {
+            let next = if let Some(i) = seg.strip_prefix('#') {
+                i.parse::<usize>().ok().and_then(|i| cur.as_seq().and_then(|s| s.get(i)))
+            } else {
+                cur.get(seg)
+            };
+            match next {
+                Some(n) => {
+                    cur = n;
+                    let p = n.entry_pos();
+                    if p.is_known() {
+                        best = p;
+                    }
+                }
+                None => break,
+            }
+        }
+        best
+    }
+
+    /// An error at `path`, shown as `services.web.networks.x`.
+    pub fn err(&self, path: &[&str], message: impl Into<String>) -> LoadError {
+        let shown = path
+            .iter()
+            .map(|s| match s.strip_prefix('#') {
+                Some(i) => format!("[{i}]"),
+                None => format!(".{s}"),
+            })
+            .collect::<String>();
+        LoadError::at(self.at(path), shown.trim_start_matches('.').to_string(), message)
+    }
+
+    fn invalid(&self, path: &[&str], message: String) -> LoadError {
+        self.err(path, format!("{message}: invalid compose project"))
+    }
 }
 
-/// compose-go `checkConsistency`.
-pub fn check_consistency(p: &Project) -> Result<(), LoadError> {
+/// compose-go `checkConsistency`; errors are located with `loc`.
+pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError> {
     for (name, s) in &p.services {
+        let name = name.as_str();
         if s.build.is_none() && s.image.is_empty() && s.provider.is_none() {
-            return Err(invalid(format!("service {name:?} has neither an image nor a build context specified"))
+            return Err(loc
+                .invalid(&["services", name], format!("service {name:?} has neither an image nor a build context specified"))
                 .with_hint("add `image:` or `build:` to the service"));
         }
         if let Some(b) = &s.build {
             if !b.dockerfile_inline.is_empty() && !b.dockerfile.is_empty() {
-                return Err(invalid(format!(
-                    "service {name:?} declares mutualy exclusive dockerfile and dockerfile_inline"
-                )));
+                return Err(loc.invalid(
+                    &["services", name, "build", "dockerfile_inline"],
+                    format!("service {name:?} declares mutualy exclusive dockerfile and dockerfile_inline"),
+                ));
             }
             for (add, c) in &b.additional_contexts {
                 if let Some(target) = c.strip_prefix("service:") {
+                    let path = ["services", name, "build", "additional_contexts", add.as_str()];
                     match p.services.get(target) {
                         None => {
-                            return Err(LoadError::msg(format!(
-                                "service {name:?} declares unknown service {target:?} as additional contexts {add}"
-                            )));
+                            return Err(loc.err(
+                                &path,
+                                format!("service {name:?} declares unknown service {target:?} as additional contexts {add}"),
+                            ));
                         }
                         Some(t) if t.build.is_none() => {
-                            return Err(LoadError::msg(format!(
-                                "service {name:?} declares non-buildable service {target:?} as additional contexts {add}"
-                            )));
+                            return Err(loc.err(
+                                &path,
+                                format!("service {name:?} declares non-buildable service {target:?} as additional contexts {add}"),
+                            ));
                         }
                         _ => {}
                     }
                 }
             }
             if !b.platforms.is_empty() && !s.platform.is_empty() && !b.platforms.contains(&s.platform) {
-                return Err(invalid(format!(
-                    "service.build.platforms MUST include service.platform {:?}",
-                    s.platform
-                )));
+                return Err(loc.invalid(
+                    &["services", name, "platform"],
+                    format!("service.build.platforms MUST include service.platform {:?}", s.platform),
+                ));
             }
         }
         if !s.network_mode.is_empty() && !s.networks.is_empty() {
-            return Err(invalid(format!(
-                "service {name} declares mutually exclusive `network_mode` and `networks`"
-            )));
+            return Err(loc
+                .invalid(
+                    &["services", name, "networks"],
+                    format!("service {name} declares mutually exclusive `network_mode` and `networks`"),
+                )
+                .with_hint("remove either `network_mode` or `networks`"));
         }
         for net in s.networks.keys() {
             if !p.networks.contains_key(net) {
-                return Err(invalid(format!("service {name:?} refers to undefined network {net}"))
+                return Err(loc
+                    .invalid(&["services", name, "networks", net], format!("service {name:?} refers to undefined network {net}"))
                     .with_hint(format!("declare it under the top-level `networks:` key, e.g. `networks: {{{net}: {{}}}}`")));
             }
         }
@@ -383,7 +409,8 @@ pub fn check_consistency(p: &Project) -> Result<(), LoadError> {
             && let Some(first) = h.test.first()
             && !matches!(first.as_str(), "CMD" | "CMD-SHELL" | "NONE")
         {
-            return Err(LoadError::msg(
+            return Err(loc.err(
+                &["services", name, "healthcheck", "test"],
                 "healthcheck.test must start either by \"CMD\", \"CMD-SHELL\" or \"NONE\"",
             ));
         }
@@ -392,93 +419,118 @@ pub fn check_consistency(p: &Project) -> Result<(), LoadError> {
                 if p.disabled_services.contains_key(dep) && !cfg.required {
                     continue;
                 }
-                return Err(invalid(format!("service {name:?} depends on undefined service {dep:?}")));
+                let mut e = loc.invalid(
+                    &["services", name, "depends_on", dep],
+                    format!("service {name:?} depends on undefined service {dep:?}"),
+                );
+                if let Some(d) = p.disabled_services.get(dep) {
+                    e = e.with_hint(format!(
+                        "`{dep}` is only enabled with profile {}: activate it with `--profile`, or mark the dependency `required: false`",
+                        d.profiles.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                return Err(e);
             }
         }
         if let Some(target) = s.network_mode.strip_prefix("service:")
             && !p.services.contains_key(target)
         {
-            return Err(LoadError::msg(format!(
-                "service {target:?} not found for network_mode 'service:{target}'"
-            )));
+            return Err(loc.err(
+                &["services", name, "network_mode"],
+                format!("service {target:?} not found for network_mode 'service:{target}'"),
+            ));
         }
-        for v in &s.volumes {
+        for (i, v) in s.volumes.iter().enumerate() {
             if v.kind == "volume" && !v.source.is_empty() && !p.volumes.contains_key(&v.source) {
-                return Err(invalid(format!("service {name:?} refers to undefined volume {}", v.source))
+                let idx = format!("#{i}");
+                return Err(loc
+                    .invalid(&["services", name, "volumes", &idx], format!("service {name:?} refers to undefined volume {}", v.source))
                     .with_hint(format!("declare it under the top-level `volumes:` key, e.g. `volumes: {{{}: {{}}}}`", v.source)));
             }
         }
         if let Some(b) = &s.build {
-            for sec in &b.secrets {
+            for (i, sec) in b.secrets.iter().enumerate() {
                 if !p.secrets.contains_key(&sec.source) {
-                    return Err(invalid(format!("service {name:?} refers to undefined build secret {}", sec.source)));
+                    let idx = format!("#{i}");
+                    return Err(loc.invalid(
+                        &["services", name, "build", "secrets", &idx],
+                        format!("service {name:?} refers to undefined build secret {}", sec.source),
+                    ));
                 }
             }
         }
-        for c in &s.configs {
+        for (i, c) in s.configs.iter().enumerate() {
             if !p.configs.contains_key(&c.source) {
-                return Err(invalid(format!("service {name:?} refers to undefined config {}", c.source)));
+                let idx = format!("#{i}");
+                return Err(loc
+                    .invalid(&["services", name, "configs", &idx], format!("service {name:?} refers to undefined config {}", c.source))
+                    .with_hint(format!("declare it under the top-level `configs:` key")));
             }
         }
-        for sec in &s.secrets {
+        for (i, sec) in s.secrets.iter().enumerate() {
             if !p.secrets.contains_key(&sec.source) {
-                return Err(invalid(format!("service {name:?} refers to undefined secret {}", sec.source)));
+                let idx = format!("#{i}");
+                return Err(loc
+                    .invalid(&["services", name, "secrets", &idx], format!("service {name:?} refers to undefined secret {}", sec.source))
+                    .with_hint(format!("declare it under the top-level `secrets:` key")));
             }
         }
         if let (Some(scale), Some(d)) = (s.scale, &s.deploy)
             && let Some(r) = d.replicas
             && r != scale
         {
-            return Err(invalid(format!(
-                "services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'"
-            )));
+            return Err(loc.invalid(
+                &["services", name, "scale"],
+                format!("services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'"),
+            ));
         }
         if let Some(d) = &s.deploy {
-            if s.cpus != 0.0
-                && let Some(l) = &d.resources.limits
-                && l.cpus != s.cpus
-            {
-                return Err(invalid(format!(
-                    "services.{name}: can't set distinct values on 'cpus' and 'deploy.resources.limits.cpus'"
-                )));
+            let limits = d.resources.limits.as_ref();
+            let reservations = d.resources.reservations.as_ref();
+            if s.cpus != 0.0 && limits.is_some_and(|l| l.cpus != s.cpus) {
+                return Err(loc.invalid(
+                    &["services", name, "cpus"],
+                    format!("services.{name}: can't set distinct values on 'cpus' and 'deploy.resources.limits.cpus'"),
+                ));
             }
-            if s.mem_limit.0 != 0
-                && let Some(l) = &d.resources.limits
-                && l.memory != s.mem_limit
-            {
-                return Err(invalid(format!(
-                    "services.{name}: can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'"
-                )));
+            if s.mem_limit.0 != 0 && limits.is_some_and(|l| l.memory != s.mem_limit) {
+                return Err(loc.invalid(
+                    &["services", name, "mem_limit"],
+                    format!("services.{name}: can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'"),
+                ));
             }
-            if s.mem_reservation.0 != 0
-                && let Some(l) = &d.resources.reservations
-                && l.memory != s.mem_reservation
-            {
-                return Err(invalid(format!(
-                    "services.{name}: can't set distinct values on 'mem_reservation' and 'deploy.resources.reservations.memory'"
-                )));
+            if s.mem_reservation.0 != 0 && reservations.is_some_and(|l| l.memory != s.mem_reservation) {
+                return Err(loc.invalid(
+                    &["services", name, "mem_reservation"],
+                    format!(
+                        "services.{name}: can't set distinct values on 'mem_reservation' and 'deploy.resources.reservations.memory'"
+                    ),
+                ));
             }
-            if s.pids_limit != 0
-                && let Some(l) = &d.resources.limits
-                && l.pids != s.pids_limit
-            {
-                return Err(invalid(format!(
-                    "services.{name}: can't set distinct values on 'pids_limit' and 'deploy.resources.limits.pids'"
-                )));
+            if s.pids_limit != 0 && limits.is_some_and(|l| l.pids != s.pids_limit) {
+                return Err(loc.invalid(
+                    &["services", name, "pids_limit"],
+                    format!("services.{name}: can't set distinct values on 'pids_limit' and 'deploy.resources.limits.pids'"),
+                ));
             }
         }
         if s.replicas() > 1 && !s.container_name.is_empty() {
             let attr = if s.scale.is_none() { "deploy.replicas" } else { "scale" };
-            return Err(invalid(format!(
-                "services.{attr}: can't set container_name and {name} as container name must be unique"
-            )));
+            return Err(loc
+                .invalid(
+                    &["services", name, "container_name"],
+                    format!("services.{attr}: can't set container_name and {name} as container name must be unique"),
+                )
+                .with_hint("remove `container_name`, or run a single replica"));
         }
         if let Some(dev) = &s.develop {
-            for w in &dev.watch {
+            for (i, w) in dev.watch.iter().enumerate() {
                 if w.target.is_empty() && w.action != "rebuild" && w.action != "restart" {
-                    return Err(invalid(format!(
-                        "services.{name}.develop.watch: target is required for non-rebuild actions"
-                    )));
+                    let idx = format!("#{i}");
+                    return Err(loc.invalid(
+                        &["services", name, "develop", "watch", &idx],
+                        format!("services.{name}.develop.watch: target is required for non-rebuild actions"),
+                    ));
                 }
             }
         }
@@ -488,17 +540,23 @@ pub fn check_consistency(p: &Project) -> Result<(), LoadError> {
             continue;
         }
         if sec.file.is_empty() && sec.environment.is_empty() {
-            return Err(invalid(format!("secret {name:?} must declare either `file` or `environment`")));
+            return Err(loc.invalid(&["secrets", name], format!("secret {name:?} must declare either `file` or `environment`")));
         }
     }
-    crate::graph::check_cycle(p).map_err(|e| LoadError::msg(e.to_string()))
+    if let Err(crate::graph::GraphError::Cycle(c)) = crate::graph::check_cycle(p) {
+        let path: Vec<&str> = if c.len() >= 2 { vec!["services", &c[0], "depends_on", &c[1]] } else { vec!["services"] };
+        return Err(loc
+            .err(&path, format!("dependency cycle detected: {}", c.join(" -> ")))
+            .with_hint("remove one of the `depends_on` (or `links`, `volumes_from`, `network_mode: service:`) along the cycle"));
+    }
+    Ok(())
 }
 
 /// compose-go `WithServicesEnvironmentResolved(true)`: unresolved variables take values
 /// from the project environment, `env_file`s are folded in (explicit `environment` wins).
-pub fn resolve_services_environment(p: &mut Project) -> Result<(), LoadError> {
+pub fn resolve_services_environment(p: &mut Project, loc: &Locator<'_>) -> Result<(), LoadError> {
     let project_env = p.environment.clone();
-    for (_, s) in p.services.iter_mut() {
+    for (name, s) in p.services.iter_mut() {
         for (k, v) in s.environment.iter_mut() {
             if v.is_none()
                 && let Some(val) = project_env.get(k)
@@ -511,11 +569,13 @@ pub fn resolve_services_environment(p: &mut Project) -> Result<(), LoadError> {
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())))
             .collect();
-        for ef in &s.env_file {
+        for (i, ef) in s.env_file.iter().enumerate() {
             let path = Path::new(&ef.path);
+            let idx = format!("#{i}");
+            let here = ["services", name.as_str(), "env_file", idx.as_str()];
             if !path.exists() {
                 if ef.required {
-                    return Err(LoadError::msg(format!(
+                    return Err(loc.err(&here, format!(
                         "env file {} not found: stat {}: no such file or directory",
                         ef.path, ef.path
                     ))
@@ -532,7 +592,7 @@ pub fn resolve_services_environment(p: &mut Project) -> Result<(), LoadError> {
             };
             match ef.format.as_str() {
                 "" | ".env" => {
-                    super::dotenv::read_file(path, &mut environment, &lookup).map_err(LoadError::msg)?;
+                    super::dotenv::read_file(path, &mut environment, &lookup).map_err(|e| loc.err(&here, e))?;
                 }
                 "raw" => {
                     let text = fs_err::read_to_string(path).map_err(|e| LoadError::msg(e.to_string()))?;
@@ -546,7 +606,7 @@ pub fn resolve_services_environment(p: &mut Project) -> Result<(), LoadError> {
                         };
                     }
                 }
-                other => return Err(LoadError::msg(format!("unsupported env_file format {other:?}"))),
+                other => return Err(loc.err(&here, format!("unsupported env_file format {other:?}"))),
             }
         }
         let mut merged: BTreeMap<String, Option<String>> =
@@ -562,20 +622,20 @@ pub fn resolve_services_environment(p: &mut Project) -> Result<(), LoadError> {
 }
 
 /// compose-go `WithServicesLabelsResolved(true)`.
-pub fn resolve_services_labels(p: &mut Project) -> Result<(), LoadError> {
-    for (_, s) in p.services.iter_mut() {
+pub fn resolve_services_labels(p: &mut Project, loc: &Locator<'_>) -> Result<(), LoadError> {
+    for (name, s) in p.services.iter_mut() {
         let mut labels: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
-        for lf in &s.label_file {
+        for (i, lf) in s.label_file.iter().enumerate() {
             let path = Path::new(lf);
+            let idx = format!("#{i}");
+            let here = ["services", name.as_str(), "label_file", idx.as_str()];
             if !path.exists() {
-                return Err(LoadError::msg(format!(
-                    "label file {lf} not found: stat {lf}: no such file or directory"
-                )));
+                return Err(loc.err(&here, format!("label file {lf} not found: stat {lf}: no such file or directory")));
             }
             let mut vars = indexmap::IndexMap::new();
             let snapshot = labels.clone();
             let lookup = |k: &str| snapshot.get(k).cloned();
-            super::dotenv::read_file(path, &mut vars, &lookup).map_err(LoadError::msg)?;
+            super::dotenv::read_file(path, &mut vars, &lookup).map_err(|e| loc.err(&here, e))?;
             for (k, v) in vars {
                 labels.insert(k, v);
             }
@@ -653,19 +713,19 @@ pub fn without_unnecessary_resources(p: &mut Project) {
 }
 
 /// Two services cannot have the same `container_name`.
-pub fn check_container_names(p: &Project) -> Result<(), ProjectError> {
+pub fn check_container_names(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (name, s) in &p.services {
         if s.container_name.is_empty() {
             continue;
         }
         if let Some(other) = seen.get(s.container_name.as_str()) {
-            return Err(ProjectError::Invalid {
-                location: None,
-                path: format!("services.{name}"),
-                message: format!("container name {:?} is already in use by service {other}", s.container_name),
-                hint: None,
-            });
+            return Err(loc
+                .err(
+                    &["services", name, "container_name"],
+                    format!("container name {:?} is already in use by service {other}", s.container_name),
+                )
+                .with_hint("container names must be unique: change or remove one `container_name`"));
         }
         seen.insert(&s.container_name, name);
     }

@@ -116,7 +116,8 @@ impl Candidate {
             }
             Kind::Type(want) => {
                 let pos = node.map(|n| n.pos).unwrap_or_default();
-                LoadError::at(pos, path.to_string(), format!("must be a {want}"))
+                let article = if want.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                LoadError::at(pos, path.to_string(), format!("must be {article} {want}"))
             }
             Kind::Other(msg) => {
                 let pos = node.map(|n| n.pos).unwrap_or_default();
@@ -247,6 +248,7 @@ fn type_names(kind: &TypeKind) -> Vec<String> {
     let name = |t: jsonschema::JsonType| -> String {
         match t.as_str() {
             "object" => "mapping".to_string(),
+            "array" => "list".to_string(),
             other => other.to_string(),
         }
     };
