@@ -68,7 +68,8 @@ impl ServiceGraph {
             if color[start.index()] != Color::White {
                 continue;
             }
-            let mut stack: Vec<(NodeIndex, Vec<NodeIndex>)> = vec![(start, self.sorted_deps(start))];
+            let mut stack: Vec<(NodeIndex, Vec<NodeIndex>)> =
+                vec![(start, self.sorted_deps(start))];
             let mut path: Vec<NodeIndex> = vec![start];
             color[start.index()] = Color::Grey;
             while let Some((_, deps)) = stack.last_mut() {
@@ -82,7 +83,8 @@ impl ServiceGraph {
                         }
                         Color::Grey => {
                             let pos = path.iter().position(|n| *n == next).unwrap_or(0);
-                            let mut cycle: Vec<String> = path[pos..].iter().map(|n| self.graph[*n].clone()).collect();
+                            let mut cycle: Vec<String> =
+                                path[pos..].iter().map(|n| self.graph[*n].clone()).collect();
                             cycle.push(self.graph[next].clone());
                             return Some(cycle);
                         }
@@ -99,7 +101,10 @@ impl ServiceGraph {
     }
 
     fn sorted_deps(&self, n: NodeIndex) -> Vec<NodeIndex> {
-        let mut v: Vec<NodeIndex> = self.graph.neighbors_directed(n, Direction::Outgoing).collect();
+        let mut v: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(n, Direction::Outgoing)
+            .collect();
         // popped from the end: reverse name order gives name order
         v.sort_by(|a, b| self.graph[*b].cmp(&self.graph[*a]));
         v.dedup();
@@ -140,7 +145,8 @@ impl ServiceGraph {
         while let Some(name) = ready.pop_first() {
             let n = self.index[&name];
             out.push(name);
-            let mut users: Vec<NodeIndex> = self.graph.neighbors_directed(n, dir.opposite()).collect();
+            let mut users: Vec<NodeIndex> =
+                self.graph.neighbors_directed(n, dir.opposite()).collect();
             users.sort();
             users.dedup();
             for u in users {
@@ -195,7 +201,10 @@ impl ServiceGraph {
         let mut seen = BTreeSet::new();
         let mut stack = Vec::new();
         for n in names {
-            let i = *self.index.get(n).ok_or_else(|| GraphError::NoSuchService(n.clone()))?;
+            let i = *self
+                .index
+                .get(n)
+                .ok_or_else(|| GraphError::NoSuchService(n.clone()))?;
             stack.push(i);
         }
         while let Some(i) = stack.pop() {
@@ -214,7 +223,12 @@ impl ServiceGraph {
         let mut v: Vec<(String, ServiceDependency)> = self
             .graph
             .edges_directed(i, Direction::Outgoing)
-            .map(|e| (self.graph[petgraph::visit::EdgeRef::target(&e)].clone(), e.weight().clone()))
+            .map(|e| {
+                (
+                    self.graph[petgraph::visit::EdgeRef::target(&e)].clone(),
+                    e.weight().clone(),
+                )
+            })
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
@@ -242,7 +256,8 @@ mod tests {
                 ..Service::default()
             };
             for d in *ds {
-                s.depends_on.insert(d.to_string(), ServiceDependency::default());
+                s.depends_on
+                    .insert(d.to_string(), ServiceDependency::default());
             }
             p.services.insert(name.to_string(), s);
         }
@@ -251,25 +266,50 @@ mod tests {
 
     #[test]
     fn start_order_puts_dependencies_first_and_stop_order_reverses() {
-        let g = ServiceGraph::new(&project(&[("web", &["db", "cache"]), ("db", &[]), ("cache", &["db"]), ("z", &[])]));
+        let g = ServiceGraph::new(&project(&[
+            ("web", &["db", "cache"]),
+            ("db", &[]),
+            ("cache", &["db"]),
+            ("z", &[]),
+        ]));
         assert_eq!(g.start_order().unwrap(), ["db", "cache", "web", "z"]);
         assert_eq!(g.stop_order().unwrap(), ["web", "cache", "db", "z"]);
-        assert_eq!(g.start_layers().unwrap(), vec![vec!["db", "z"], vec!["cache"], vec!["web"]]);
+        assert_eq!(
+            g.start_layers().unwrap(),
+            vec![vec!["db", "z"], vec!["cache"], vec!["web"]]
+        );
     }
 
     #[test]
     fn cycles_are_reported_as_the_cycle() {
         let g = ServiceGraph::new(&project(&[("web", &["db"]), ("db", &["web"])]));
-        assert_eq!(g.start_order().unwrap_err().to_string(), "dependency cycle detected: db -> web -> db");
+        assert_eq!(
+            g.start_order().unwrap_err().to_string(),
+            "dependency cycle detected: db -> web -> db"
+        );
         let g = ServiceGraph::new(&project(&[("a", &["a"])]));
         assert_eq!(g.find_cycle().unwrap(), ["a", "a"]);
     }
 
     #[test]
     fn up_subgraph_includes_transitive_dependencies() {
-        let g = ServiceGraph::new(&project(&[("web", &["api"]), ("api", &["db"]), ("db", &[]), ("other", &[])]));
-        assert_eq!(g.with_dependencies(&["web".into()]).unwrap(), ["api", "db", "web"]);
-        assert_eq!(g.with_dependents(&["db".into()]).unwrap(), ["api", "db", "web"]);
-        assert!(matches!(g.with_dependencies(&["nope".into()]), Err(GraphError::NoSuchService(_))));
+        let g = ServiceGraph::new(&project(&[
+            ("web", &["api"]),
+            ("api", &["db"]),
+            ("db", &[]),
+            ("other", &[]),
+        ]));
+        assert_eq!(
+            g.with_dependencies(&["web".into()]).unwrap(),
+            ["api", "db", "web"]
+        );
+        assert_eq!(
+            g.with_dependents(&["db".into()]).unwrap(),
+            ["api", "db", "web"]
+        );
+        assert!(matches!(
+            g.with_dependencies(&["nope".into()]),
+            Err(GraphError::NoSuchService(_))
+        ));
     }
 }

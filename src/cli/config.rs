@@ -234,7 +234,11 @@ pub fn run(global: &GlobalArgs, args: ConfigArgs) -> Result<i32, CliError> {
         let p = load_project(&opts)?;
         let mut out = String::new();
         for (name, s) in &p.services {
-            let img = if s.image.is_empty() { format!("{}-{}", p.name, name) } else { s.image.clone() };
+            let img = if s.image.is_empty() {
+                format!("{}-{}", p.name, name)
+            } else {
+                s.image.clone()
+            };
             out.push_str(&img);
             out.push('\n');
         }
@@ -242,7 +246,11 @@ pub fn run(global: &GlobalArgs, args: ConfigArgs) -> Result<i32, CliError> {
     }
     if args.environment {
         let p = load_project(&opts)?;
-        let out: String = p.environment.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        let out: String = p
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
         return emit(&args, &out);
     }
 
@@ -257,7 +265,11 @@ pub fn run(global: &GlobalArgs, args: ConfigArgs) -> Result<i32, CliError> {
         }
     } else {
         let p = load_project(&opts)?;
-        let c = if format == "json" { render::project_json(&p) } else { render::project_yaml(&p) };
+        let c = if format == "json" {
+            render::project_json(&p)
+        } else {
+            render::project_yaml(&p)
+        };
         render::escape_dollars(&c)
     };
     if args.quiet {
@@ -320,7 +332,10 @@ fn services_in_dependency_order(p: &Project) -> Vec<String> {
     out
 }
 
-fn collect_variables(v: &serde_json::Value, out: &mut BTreeMap<String, project::template::Variable>) {
+fn collect_variables(
+    v: &serde_json::Value,
+    out: &mut BTreeMap<String, project::template::Variable>,
+) {
     match v {
         serde_json::Value::String(s) => project::template::extract_variables(s, out),
         serde_json::Value::Array(a) => a.iter().for_each(|x| collect_variables(x, out)),
@@ -329,7 +344,10 @@ fn collect_variables(v: &serde_json::Value, out: &mut BTreeMap<String, project::
     }
 }
 
-fn render_variables(vars: &BTreeMap<String, project::template::Variable>, format: Option<&str>) -> String {
+fn render_variables(
+    vars: &BTreeMap<String, project::template::Variable>,
+    format: Option<&str>,
+) -> String {
     match format {
         Some("json") => {
             let v = serde_json::to_value(vars).unwrap_or_default();
@@ -359,12 +377,21 @@ fn render_variables(vars: &BTreeMap<String, project::template::Variable>, format
                 "ALTERNATE VALUE".to_string(),
             ]];
             for v in vars.values() {
-                rows.push([v.name.clone(), v.required.to_string(), v.default_value.clone(), v.presence_value.clone()]);
+                rows.push([
+                    v.name.clone(),
+                    v.required.to_string(),
+                    v.default_value.clone(),
+                    v.presence_value.clone(),
+                ]);
             }
-            let widths: Vec<usize> = (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+            let widths: Vec<usize> = (0..4)
+                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+                .collect();
             let mut out = String::new();
             for r in rows {
-                let line: Vec<String> = (0..4).map(|i| format!("{:w$}", r[i], w = widths[i])).collect();
+                let line: Vec<String> = (0..4)
+                    .map(|i| format!("{:w$}", r[i], w = widths[i]))
+                    .collect();
                 out.push_str(line.join("   ").trim_end());
                 out.push('\n');
             }

@@ -11,7 +11,9 @@ pub fn canonical(root: &mut Node, ignore_parse_errors: bool) -> Result<(), LoadE
     let Some(top) = root.as_map_mut() else {
         return Ok(());
     };
-    let ctx = Ctx { ignore: ignore_parse_errors };
+    let ctx = Ctx {
+        ignore: ignore_parse_errors,
+    };
     for (k, v) in top.iter_mut() {
         match k.as_str() {
             "services" => {
@@ -87,7 +89,9 @@ impl Ctx {
                                         }
                                     }
                                 }
-                                "additional_contexts" => key_value(bv, &path("build.additional_contexts"))?,
+                                "additional_contexts" => {
+                                    key_value(bv, &path("build.additional_contexts"))?
+                                }
                                 "ssh" => ssh(bv, &path("build.ssh"))?,
                                 "ulimits" => {
                                     if let Some(u) = bv.as_map() {
@@ -99,7 +103,11 @@ impl Ctx {
                         }
                     }
                     _ => {
-                        return Err(LoadError::at(v.pos, path("build"), "invalid type for build"));
+                        return Err(LoadError::at(
+                            v.pos,
+                            path("build"),
+                            "invalid type for build",
+                        ));
                     }
                 },
                 "depends_on" => depends_on(v, &path("depends_on"))?,
@@ -194,7 +202,11 @@ impl Ctx {
                     m.insert("source".into(), Node::str(s, pos));
                 }
                 if let Some(t) = spec.target {
-                    let t = if t.is_empty() { t } else { super::paths::clean_unix(&t) };
+                    let t = if t.is_empty() {
+                        t
+                    } else {
+                        super::paths::clean_unix(&t)
+                    };
                     m.insert("target".into(), Node::str(t, pos));
                 }
                 if spec.read_only {
@@ -323,7 +335,11 @@ fn file_mount(it: &mut Node, path: &str) -> Result<(), LoadError> {
             it.v = Value::Map(Map::from_iter([("source".to_string(), n)]));
             Ok(())
         }
-        _ => Err(LoadError::at(it.pos, path, format!("unsupported type {}", it.kind_name()))),
+        _ => Err(LoadError::at(
+            it.pos,
+            path,
+            format!("unsupported type {}", it.kind_name()),
+        )),
     }
 }
 
@@ -335,7 +351,11 @@ fn key_value(v: &mut Node, path: &str) -> Result<(), LoadError> {
             for it in items {
                 let s = it.go_string();
                 let Some((k, val)) = s.split_once('=') else {
-                    return Err(LoadError::at(it.pos, path, format!("invalid value {s}, expected key=value")));
+                    return Err(LoadError::at(
+                        it.pos,
+                        path,
+                        format!("invalid value {s}, expected key=value"),
+                    ));
                 };
                 let mut n = Node::str(val, it.pos);
                 n.kpos = it.pos;
@@ -344,7 +364,11 @@ fn key_value(v: &mut Node, path: &str) -> Result<(), LoadError> {
             v.v = Value::Map(m);
             Ok(())
         }
-        _ => Err(LoadError::at(v.pos, path, format!("invalid type {}", v.kind_name()))),
+        _ => Err(LoadError::at(
+            v.pos,
+            path,
+            format!("invalid type {}", v.kind_name()),
+        )),
     }
 }
 
@@ -355,12 +379,20 @@ fn ssh(v: &mut Node, path: &str) -> Result<(), LoadError> {
             let mut m = Map::new();
             for it in items {
                 let Some(s) = it.as_str() else {
-                    return Err(LoadError::at(it.pos, path, format!("invalid ssh key type {}", it.kind_name())));
+                    return Err(LoadError::at(
+                        it.pos,
+                        path,
+                        format!("invalid ssh key type {}", it.kind_name()),
+                    ));
                 };
                 match s.split_once('=') {
                     None => {
                         if s != "default" {
-                            return Err(LoadError::at(it.pos, path, format!("invalid ssh key {s:?}")));
+                            return Err(LoadError::at(
+                                it.pos,
+                                path,
+                                format!("invalid ssh key {s:?}"),
+                            ));
                         }
                         m.insert(s.to_string(), Node::null(it.pos));
                     }
@@ -372,7 +404,11 @@ fn ssh(v: &mut Node, path: &str) -> Result<(), LoadError> {
             v.v = Value::Map(m);
             Ok(())
         }
-        _ => Err(LoadError::at(v.pos, path, format!("invalid type {} for ssh", v.kind_name()))),
+        _ => Err(LoadError::at(
+            v.pos,
+            path,
+            format!("invalid type {} for ssh", v.kind_name()),
+        )),
     }
 }
 
@@ -398,7 +434,11 @@ fn depends_on(v: &mut Node, path: &str) -> Result<(), LoadError> {
             for (k, d) in m.iter_mut() {
                 let dpos = d.pos;
                 let Some(dm) = d.as_map_mut() else {
-                    return Err(LoadError::at(dpos, format!("{path}.{k}"), "unsupported value"));
+                    return Err(LoadError::at(
+                        dpos,
+                        format!("{path}.{k}"),
+                        "unsupported value",
+                    ));
                 };
                 if !dm.contains_key("condition") {
                     dm.insert("condition".into(), Node::str("service_started", dpos));
@@ -425,7 +465,11 @@ fn depends_on(v: &mut Node, path: &str) -> Result<(), LoadError> {
             v.v = Value::Map(m);
             Ok(())
         }
-        _ => Err(LoadError::at(v.pos, path, format!("invalid type {} for depends_on", v.kind_name()))),
+        _ => Err(LoadError::at(
+            v.pos,
+            path,
+            format!("invalid type {} for depends_on", v.kind_name()),
+        )),
     }
 }
 
@@ -434,13 +478,20 @@ fn env_file(v: &mut Node, path: &str) -> Result<(), LoadError> {
         string_or_list(v);
     }
     let Some(items) = v.as_seq_mut() else {
-        return Err(LoadError::at(v.pos, path, format!("invalid type {} for env_file", v.kind_name())));
+        return Err(LoadError::at(
+            v.pos,
+            path,
+            format!("invalid type {} for env_file", v.kind_name()),
+        ));
     };
     for (i, it) in items.iter_mut().enumerate() {
         match &mut it.v {
             Value::Str(s) => {
                 let p = Node::str(s.clone(), it.pos);
-                *it = map_of(vec![("path", p), ("required", Node::bool(true, it.pos))], it.pos);
+                *it = map_of(
+                    vec![("path", p), ("required", Node::bool(true, it.pos))],
+                    it.pos,
+                );
             }
             Value::Map(m) => {
                 if !m.contains_key("required") {
@@ -518,8 +569,14 @@ pub fn set_defaults(root: &mut Node) {
                 if let Some(m) = it.as_map_mut()
                     && !m.contains_key("target")
                 {
-                    let src = m.get("source").map(|s| s.go_string()).unwrap_or_else(|| "<nil>".into());
-                    m.insert("target".into(), Node::str(format!("/run/secrets/{src}"), pos));
+                    let src = m
+                        .get("source")
+                        .map(|s| s.go_string())
+                        .unwrap_or_else(|| "<nil>".into());
+                    m.insert(
+                        "target".into(),
+                        Node::str(format!("/run/secrets/{src}"), pos),
+                    );
                 }
             }
         }

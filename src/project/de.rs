@@ -51,10 +51,15 @@ impl DeError {
 
 /// Deserialize `T` from `node`; `path` is the node's field path for messages.
 pub fn from_node<'a, T: serde::Deserialize<'a>>(node: &'a Node, path: &str) -> Result<T, DeError> {
-    T::deserialize(NodeDe { node, path: path.to_string() }).map_err(|e| e.locate(node, path))
+    T::deserialize(NodeDe {
+        node,
+        path: path.to_string(),
+    })
+    .map_err(|e| e.locate(node, path))
 }
 
-static EMPTY: std::sync::LazyLock<super::node::Map> = std::sync::LazyLock::new(super::node::Map::new);
+static EMPTY: std::sync::LazyLock<super::node::Map> =
+    std::sync::LazyLock::new(super::node::Map::new);
 
 struct NodeDe<'a> {
     node: &'a Node,
@@ -110,8 +115,16 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
             Value::Int(i) => v.visit_i64(*i),
             Value::Float(f) => v.visit_f64(*f),
             Value::Str(s) => v.visit_str(s),
-            Value::Seq(items) => v.visit_seq(Seq { items, i: 0, path: self.path.clone() }),
-            Value::Map(m) => v.visit_map(MapDe { iter: m.iter(), value: None, path: self.path.clone() }),
+            Value::Seq(items) => v.visit_seq(Seq {
+                items,
+                i: 0,
+                path: self.path.clone(),
+            }),
+            Value::Map(m) => v.visit_map(MapDe {
+                iter: m.iter(),
+                value: None,
+                path: self.path.clone(),
+            }),
         };
         r.map_err(|e| e.locate(self.node, &self.path))
     }
@@ -191,20 +204,36 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         v.visit_unit()
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         v.visit_unit()
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         v.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         match &self.node.v {
             Value::Seq(items) => v
-                .visit_seq(Seq { items, i: 0, path: self.path.clone() })
+                .visit_seq(Seq {
+                    items,
+                    i: 0,
+                    path: self.path.clone(),
+                })
                 .map_err(|e| e.locate(self.node, &self.path)),
-            Value::Null => v.visit_seq(Seq { items: &[], i: 0, path: self.path.clone() }),
+            Value::Null => v.visit_seq(Seq {
+                items: &[],
+                i: 0,
+                path: self.path.clone(),
+            }),
             _ => Err(self.unexpected("a list")),
         }
     }
@@ -213,17 +242,30 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         self.deserialize_seq(v)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, _: usize, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        v: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(v)
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         match &self.node.v {
             Value::Map(m) => v
-                .visit_map(MapDe { iter: m.iter(), value: None, path: self.path.clone() })
+                .visit_map(MapDe {
+                    iter: m.iter(),
+                    value: None,
+                    path: self.path.clone(),
+                })
                 .map_err(|e| e.locate(self.node, &self.path)),
             Value::Null => v
-                .visit_map(MapDe { iter: EMPTY.iter(), value: None, path: self.path.clone() })
+                .visit_map(MapDe {
+                    iter: EMPTY.iter(),
+                    value: None,
+                    path: self.path.clone(),
+                })
                 .map_err(|e| e.locate(self.node, &self.path)),
             _ => Err(self.unexpected("a mapping")),
         }
@@ -267,15 +309,21 @@ struct Seq<'a> {
 
 impl<'de> SeqAccess<'de> for Seq<'de> {
     type Error = DeError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         let Some(node) = self.items.get(self.i) else {
             return Ok(None);
         };
         let path = format!("{}[{}]", self.path, self.i);
         self.i += 1;
-        seed.deserialize(NodeDe { node, path: path.clone() })
-            .map(Some)
-            .map_err(|e| e.locate(node, &path))
+        seed.deserialize(NodeDe {
+            node,
+            path: path.clone(),
+        })
+        .map(Some)
+        .map_err(|e| e.locate(node, &path))
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.items.len() - self.i)
@@ -290,7 +338,10 @@ struct MapDe<'a> {
 
 impl<'de> MapAccess<'de> for MapDe<'de> {
     type Error = DeError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.iter.next() {
             Some((k, v)) => {
                 self.value = Some((k, v));
@@ -301,8 +352,16 @@ impl<'de> MapAccess<'de> for MapDe<'de> {
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let (k, node) = self.value.take().expect("value after key");
-        let path = if self.path.is_empty() { k.clone() } else { format!("{}.{k}", self.path) };
-        seed.deserialize(NodeDe { node, path: path.clone() }).map_err(|e| e.locate(node, &path))
+        let path = if self.path.is_empty() {
+            k.clone()
+        } else {
+            format!("{}.{k}", self.path)
+        };
+        seed.deserialize(NodeDe {
+            node,
+            path: path.clone(),
+        })
+        .map_err(|e| e.locate(node, &path))
     }
 }
 

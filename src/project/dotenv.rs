@@ -68,7 +68,10 @@ struct DotenvParser {
 }
 
 fn is_space(c: char) -> bool {
-    matches!(c, '\t' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{85}' | '\u{A0}')
+    matches!(
+        c,
+        '\t' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{85}' | '\u{A0}'
+    )
 }
 
 impl DotenvParser {
@@ -97,7 +100,10 @@ impl DotenvParser {
         }
     }
 
-    fn locate_key_name<'a>(&mut self, src: &'a str) -> Result<(String, &'a str, bool), DotenvError> {
+    fn locate_key_name<'a>(
+        &mut self,
+        src: &'a str,
+    ) -> Result<(String, &'a str, bool), DotenvError> {
         let mut src = src;
         if let Some(rest) = src.strip_prefix("export")
             && rest.starts_with(|c: char| c.is_whitespace())
@@ -296,7 +302,13 @@ mod tests {
 
     fn parse(src: &str) -> IndexMap<String, String> {
         let mut out = IndexMap::new();
-        let lookup = |k: &str| if k == "SHELL_VAR" { Some("shell".to_string()) } else { None };
+        let lookup = |k: &str| {
+            if k == "SHELL_VAR" {
+                Some("shell".to_string())
+            } else {
+                None
+            }
+        };
         parse_into(src, &mut out, &lookup).unwrap();
         out
     }

@@ -10,25 +10,31 @@ use super::node::Pos;
 /// A source location, resolved to a file path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
+    /// Absolute path of the file.
     pub file: PathBuf,
+    /// The file as shown to the user (relative to the working directory when below it).
+    pub shown: String,
     pub line: u32,
     pub col: u32,
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", display_path(&self.file), self.line, self.col)
+        write!(f, "{}:{}:{}", self.shown, self.line, self.col)
     }
 }
 
-/// Show a path relative to the current directory when it is below it.
-pub fn display_path(p: &std::path::Path) -> String {
-    if let Ok(cwd) = std::env::current_dir()
-        && let Ok(rel) = p.strip_prefix(&cwd)
+/// Show a path relative to `cwd` when it is below it.
+pub fn relative_to(p: &std::path::Path, cwd: &std::path::Path) -> String {
+    if let Ok(rel) = p.strip_prefix(cwd)
         && !rel.as_os_str().is_empty()
     {
         return rel.display().to_string();
     }
+    p.display().to_string()
+}
+
+fn display_path(p: &std::path::Path) -> String {
     p.display().to_string()
 }
 
@@ -122,10 +128,11 @@ impl LoadError {
         self
     }
     /// Resolve the position against the loader's file table.
-    pub fn into_project_error(self, files: &[PathBuf]) -> ProjectError {
+    pub fn into_project_error(self, files: &[PathBuf], cwd: &std::path::Path) -> ProjectError {
         let location = if self.pos.is_known() {
             files.get(self.pos.file as usize).map(|f| Location {
                 file: f.clone(),
+                shown: relative_to(f, cwd),
                 line: self.pos.line,
                 col: self.pos.col,
             })

@@ -60,9 +60,15 @@ mod tests {
         other.deploy = None;
         assert_eq!(hash_service(&base), hash_service(&other));
         let mut with_deploy = base.clone();
-        with_deploy.deploy = Some(Deploy { replicas: Some(2), ..Deploy::default() });
+        with_deploy.deploy = Some(Deploy {
+            replicas: Some(2),
+            ..Deploy::default()
+        });
         let mut with_deploy2 = base.clone();
-        with_deploy2.deploy = Some(Deploy { replicas: Some(5), ..Deploy::default() });
+        with_deploy2.deploy = Some(Deploy {
+            replicas: Some(5),
+            ..Deploy::default()
+        });
         assert_eq!(hash_service(&with_deploy), hash_service(&with_deploy2));
     }
 

@@ -26,7 +26,9 @@ impl Lookup for Env<'_> {
         self.vars.get(name).cloned()
     }
     fn unset(&self, name: &str) {
-        super::warn(format!("The {name:?} variable is not set. Defaulting to a blank string."));
+        super::warn(format!(
+            "The {name:?} variable is not set. Defaulting to a blank string."
+        ));
     }
 }
 
@@ -35,14 +37,22 @@ fn cast_for(path: &[String]) -> Option<Cast> {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     match p.as_slice() {
         ["services", _, rest @ ..] => match rest {
-            ["cpu_count" | "cpu_period" | "cpu_quota" | "cpu_rt_period" | "cpu_rt_runtime" | "cpu_shares"
-            | "oom_score_adj" | "pids_limit" | "scale"] => Some(Int),
+            [
+                "cpu_count" | "cpu_period" | "cpu_quota" | "cpu_rt_period" | "cpu_rt_runtime"
+                | "cpu_shares" | "oom_score_adj" | "pids_limit" | "scale",
+            ] => Some(Int),
             ["cpu_percent"] => Some(Float),
             ["cpus"] => Some(Float32),
-            ["init" | "oom_kill_disable" | "privileged" | "read_only" | "stdin_open" | "tty"] => Some(Bool),
+            ["init" | "oom_kill_disable" | "privileged" | "read_only" | "stdin_open" | "tty"] => {
+                Some(Bool)
+            }
             ["deploy", "replicas"] => Some(Int),
             ["deploy", "update_config" | "rollback_config", "parallelism"] => Some(Int),
-            ["deploy", "update_config" | "rollback_config", "max_failure_ratio"] => Some(Float),
+            [
+                "deploy",
+                "update_config" | "rollback_config",
+                "max_failure_ratio",
+            ] => Some(Float),
             ["deploy", "restart_policy", "max_attempts"] => Some(Int),
             ["deploy", "placement", "max_replicas_per_node"] => Some(Int),
             ["healthcheck", "retries"] => Some(Int),
@@ -52,7 +62,11 @@ fn cast_for(path: &[String]) -> Option<Cast> {
             ["volumes", "[]", "read_only"] | ["volumes", "[]", "volume", "nocopy"] => Some(Bool),
             _ => None,
         },
-        ["networks", _, "external" | "internal" | "attachable" | "enable_ipv4" | "enable_ipv6"] => Some(Bool),
+        [
+            "networks",
+            _,
+            "external" | "internal" | "attachable" | "enable_ipv4" | "enable_ipv6",
+        ] => Some(Bool),
         ["volumes" | "secrets" | "configs", _, "external"] => Some(Bool),
         _ => None,
     }
@@ -142,8 +156,10 @@ fn template_error(e: TemplateError, pos: super::node::Pos, path: &[String]) -> L
             format!("invalid interpolation format: {template:?}"),
         )
         .with_hint("escape any `$` that is not a variable as `$$`"),
-        e @ TemplateError::MissingRequired { .. } => LoadError::at(pos, display(path), e.to_string())
-            .with_hint("set the variable in the environment or in the `.env` file"),
+        e @ TemplateError::MissingRequired { .. } => {
+            LoadError::at(pos, display(path), e.to_string())
+                .with_hint("set the variable in the environment or in the `.env` file")
+        }
     }
 }
 
@@ -165,11 +181,15 @@ fn cast(c: Cast, s: &str) -> Result<Value, String> {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
             "y" | "yes" | "on" => {
-                super::warn(format!("{s:?} for boolean is not supported by YAML 1.2, please use `true`"));
+                super::warn(format!(
+                    "{s:?} for boolean is not supported by YAML 1.2, please use `true`"
+                ));
                 Ok(Value::Bool(true))
             }
             "n" | "no" | "off" => {
-                super::warn(format!("{s:?} for boolean is not supported by YAML 1.2, please use `false`"));
+                super::warn(format!(
+                    "{s:?} for boolean is not supported by YAML 1.2, please use `false`"
+                ));
                 Ok(Value::Bool(false))
             }
             _ => Err(format!("invalid boolean: {s}")),
@@ -178,7 +198,12 @@ fn cast(c: Cast, s: &str) -> Result<Value, String> {
 }
 
 /// Interpolate one string (e.g. the top-level `name`).
-pub fn interpolate_str(s: &str, env: &Env<'_>, path: &str, pos: super::node::Pos) -> Result<String, LoadError> {
+pub fn interpolate_str(
+    s: &str,
+    env: &Env<'_>,
+    path: &str,
+    pos: super::node::Pos,
+) -> Result<String, LoadError> {
     template::substitute(s, env).map_err(|e| template_error(e, pos, &[path.to_string()]))
 }
 
@@ -188,7 +213,10 @@ mod tests {
     use crate::project::yaml::parse_documents;
 
     fn run(src: &str, vars: &[(&str, &str)]) -> Result<serde_json::Value, LoadError> {
-        let vars: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut n = parse_documents(src, 0).unwrap().remove(0);
         interpolate(&mut n, &Env { vars: &vars })?;
         Ok(n.to_json())
@@ -208,16 +236,30 @@ mod tests {
 
     #[test]
     fn cast_failure_is_located() {
-        let e = run("services:\n  foo:\n    privileged: \"${P}\"\n", &[("P", "1")]).unwrap_err();
+        let e = run(
+            "services:\n  foo:\n    privileged: \"${P}\"\n",
+            &[("P", "1")],
+        )
+        .unwrap_err();
         assert_eq!(e.path, "services.foo.privileged");
-        assert_eq!(e.message, "failed to cast to expected type: invalid boolean: 1");
+        assert_eq!(
+            e.message,
+            "failed to cast to expected type: invalid boolean: 1"
+        );
         assert_eq!((e.pos.line, e.pos.col), (3, 17));
     }
 
     #[test]
     fn required_variable_error() {
-        let e = run("services:\n  test:\n    image: ${ID:?ID variable must be set}\n", &[]).unwrap_err();
+        let e = run(
+            "services:\n  test:\n    image: ${ID:?ID variable must be set}\n",
+            &[],
+        )
+        .unwrap_err();
         assert_eq!(e.path, "services.test.image");
-        assert_eq!(e.message, "required variable ID is missing a value: ID variable must be set");
+        assert_eq!(
+            e.message,
+            "required variable ID is missing a value: ID variable must be set"
+        );
     }
 }

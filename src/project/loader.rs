@@ -190,7 +190,15 @@ impl Loader {
             },
         };
         let docs = yaml::parse_documents(&text, idx).map_err(|e| {
-            let pos = if e.pos.is_known() { e.pos } else { Pos { file: idx, line: 0, col: 0 } };
+            let pos = if e.pos.is_known() {
+                e.pos
+            } else {
+                Pos {
+                    file: idx,
+                    line: 0,
+                    col: 0,
+                }
+            };
             LoadError::at(pos, "", e.message)
         })?;
         if src.content.is_none() {
@@ -219,7 +227,15 @@ impl Loader {
             resolve_resets(&mut doc, &mut Vec::new(), &mut resets);
             if !matches!(doc.v, Value::Map(_)) {
                 return Err(LoadError::at(
-                    if doc.pos.is_known() { doc.pos } else { Pos { file: idx, line: 1, col: 1 } },
+                    if doc.pos.is_known() {
+                        doc.pos
+                    } else {
+                        Pos {
+                            file: idx,
+                            line: 1,
+                            col: 1,
+                        }
+                    },
                     "",
                     "top-level object must be a mapping",
                 ));
@@ -270,7 +286,8 @@ impl Loader {
         let mut dict = Node::map(Map::new(), Pos::NONE);
         let tracker = CycleTrackerHandle(CycleTracker::default());
         for f in files {
-            let (d, _) = self.load_yaml_file(f, opts, working_dir, env, &tracker, dict, included)?;
+            let (d, _) =
+                self.load_yaml_file(f, opts, working_dir, env, &tracker, dict, included)?;
             dict = d;
         }
         if !opts.skip_default_values {
@@ -305,11 +322,25 @@ impl Loader {
         let Value::Map(_) = &services.v else {
             return Err(LoadError::at(services.pos, "services", "must be a mapping"));
         };
-        let names: Vec<String> = services.as_map().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        let names: Vec<String> = services
+            .as_map()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
         let filename = src.path.display().to_string();
         for name in names {
-            let services = doc.get_mut("services").and_then(Node::as_map_mut).expect("services map");
-            let merged = self.apply_service_extends(&name, services, &filename, opts, env, tracker, post.to_vec())?;
+            let services = doc
+                .get_mut("services")
+                .and_then(Node::as_map_mut)
+                .expect("services map");
+            let merged = self.apply_service_extends(
+                &name,
+                services,
+                &filename,
+                opts,
+                env,
+                tracker,
+                post.to_vec(),
+            )?;
             if let Some(m) = merged {
                 services.insert(name, m);
             }
@@ -335,7 +366,11 @@ impl Loader {
             return Ok(None);
         }
         let Value::Map(sm) = &s.v else {
-            return Err(LoadError::at(s.pos, format!("services.{name}"), "must be a mapping"));
+            return Err(LoadError::at(
+                s.pos,
+                format!("services.{name}"),
+                "must be a mapping",
+            ));
         };
         let Some(ext) = sm.get("extends") else {
             return Ok(Some(s.clone()));
@@ -372,7 +407,8 @@ impl Loader {
         let mut file_services: Option<Map> = None;
         let mut filename = filename.to_string();
         if let Some(f) = &file {
-            let (svcs, resets) = self.extends_base_from_file(name, &reference, &filename, f, opts, env, ext_pos)?;
+            let (svcs, resets) =
+                self.extends_base_from_file(name, &reference, &filename, f, opts, env, ext_pos)?;
             post.push(resets);
             file_services = Some(svcs);
             filename = f.clone();
@@ -380,13 +416,33 @@ impl Loader {
             return Err(LoadError::at(
                 ext_pos,
                 format!("services.{name}.extends"),
-                format!("cannot extend service {name:?} in {filename}: service {reference:?} not found"),
+                format!(
+                    "cannot extend service {name:?} in {filename}: service {reference:?} not found"
+                ),
             ));
         }
-        let tracker = tracker.add(&filename, name).map_err(|e| LoadError { pos: ext_pos, ..e })?;
+        let tracker = tracker
+            .add(&filename, name)
+            .map_err(|e| LoadError { pos: ext_pos, ..e })?;
         let base = match &mut file_services {
-            Some(svcs) => self.apply_service_extends(&reference, svcs, &filename, opts, env, &tracker, post.clone())?,
-            None => self.apply_service_extends(&reference, services, &filename, opts, env, &tracker, post.clone())?,
+            Some(svcs) => self.apply_service_extends(
+                &reference,
+                svcs,
+                &filename,
+                opts,
+                env,
+                &tracker,
+                post.clone(),
+            )?,
+            None => self.apply_service_extends(
+                &reference,
+                services,
+                &filename,
+                opts,
+                env,
+                &tracker,
+                post.clone(),
+            )?,
         };
         let Some(base) = base else {
             return Ok(Some(service));
@@ -442,7 +498,10 @@ impl Loader {
             skip_extends: true,
             skip_include: true,
             skip_default_values: true,
-            local_dir: Path::new(&local).parent().map(Path::to_path_buf).unwrap_or_default(),
+            local_dir: Path::new(&local)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
         };
         let local_path = PathBuf::from(&local);
         if !local_path.exists() {
@@ -492,7 +551,9 @@ impl Loader {
             return Err(LoadError::at(
                 pos,
                 format!("services.{name}.extends"),
-                format!("cannot extend service {name:?} in {path}: service {reference:?} not found in {ref_path}"),
+                format!(
+                    "cannot extend service {name:?} in {path}: service {reference:?} not found in {ref_path}"
+                ),
             ));
         }
         Ok((services, resets))
@@ -507,7 +568,9 @@ impl Loader {
         included: &[PathBuf],
         resets: &Resets,
     ) -> Result<(), LoadError> {
-        let Some(m) = doc.as_map_mut() else { return Ok(()) };
+        let Some(m) = doc.as_map_mut() else {
+            return Ok(());
+        };
         let Some(inc) = m.shift_remove("include") else {
             return Ok(());
         };
@@ -515,12 +578,17 @@ impl Loader {
             return Ok(());
         }
         let Value::Seq(items) = inc.v else {
-            return Err(LoadError::at(inc.pos, "include", "`include` must be a list"));
+            return Err(LoadError::at(
+                inc.pos,
+                "include",
+                "`include` must be a list",
+            ));
         };
         for (i, item) in items.into_iter().enumerate() {
             let ipath = format!("include[{i}]");
             let ipos = item.pos;
-            let (mut paths_list, mut project_directory, mut env_files) = (Vec::new(), String::new(), Vec::new());
+            let (mut paths_list, mut project_directory, mut env_files) =
+                (Vec::new(), String::new(), Vec::new());
             match &item.v {
                 Value::Str(s) => paths_list.push(s.clone()),
                 Value::Map(im) => {
@@ -545,7 +613,11 @@ impl Loader {
             let mut abs_paths = Vec::new();
             for (pi, p) in paths_list.iter().enumerate() {
                 let p = paths::expand_user(p, self.home.as_deref());
-                let abs = if p.starts_with('/') { p.clone() } else { paths::join(&local_dir, &p) };
+                let abs = if p.starts_with('/') {
+                    p.clone()
+                } else {
+                    paths::join(&local_dir, &p)
+                };
                 if pi == 0 {
                     if project_directory.is_empty() {
                         rel_working_dir = paths::rel_dir(&opts.local_dir, &abs);
@@ -563,12 +635,17 @@ impl Loader {
                         rel_working_dir = project_directory.clone();
                     }
                     if included.iter().any(|f| f == Path::new(&abs)) {
-                        let mut chain: Vec<String> = included.iter().map(|p| p.display().to_string()).collect();
+                        let mut chain: Vec<String> =
+                            included.iter().map(|p| p.display().to_string()).collect();
                         chain.push(abs.clone());
                         return Err(LoadError::at(
                             ipos,
                             ipath,
-                            format!("include cycle detected:\n{}\n include {}", chain[0], chain[1..].join("\n include ")),
+                            format!(
+                                "include cycle detected:\n{}\n include {}",
+                                chain[0],
+                                chain[1..].join("\n include ")
+                            ),
                         ));
                     }
                 }
@@ -594,10 +671,18 @@ impl Loader {
                         }
                         match std::fs::metadata(&fp) {
                             Err(e) => {
-                                return Err(LoadError::at(ipos, ipath, format!("stat {fp}: {}", io_msg(&e))));
+                                return Err(LoadError::at(
+                                    ipos,
+                                    ipath,
+                                    format!("stat {fp}: {}", io_msg(&e)),
+                                ));
                             }
                             Ok(md) if md.is_dir() => {
-                                return Err(LoadError::at(ipos, ipath, format!("{fp} is not a file")));
+                                return Err(LoadError::at(
+                                    ipos,
+                                    ipath,
+                                    format!("{fp} is not a file"),
+                                ));
                             }
                             _ => {}
                         }
@@ -605,7 +690,8 @@ impl Loader {
                     files.push(PathBuf::from(fp));
                 }
             }
-            let from_files = read_env_files(env, &files).map_err(|e| LoadError::at(ipos, ipath.clone(), e))?;
+            let from_files =
+                read_env_files(env, &files).map_err(|e| LoadError::at(ipos, ipath.clone(), e))?;
             let mut inc_env = env.clone();
             for (k, v) in from_files {
                 inc_env.entry(k).or_insert(v);
@@ -618,7 +704,10 @@ impl Loader {
             };
             let sources: Vec<Source> = abs_paths
                 .iter()
-                .map(|p| Source { path: PathBuf::from(p), content: None })
+                .map(|p| Source {
+                    path: PathBuf::from(p),
+                    content: None,
+                })
                 .collect();
             for s in &sources {
                 if !s.path.exists() {
@@ -629,7 +718,8 @@ impl Loader {
                     ));
                 }
             }
-            let imported = self.load_yaml_model(&sources, &inc_opts, &rel_working_dir, &inc_env, included)?;
+            let imported =
+                self.load_yaml_model(&sources, &inc_opts, &rel_working_dir, &inc_env, included)?;
             import_resources(imported, doc, resets)?;
         }
         Ok(())
@@ -647,10 +737,18 @@ fn io_msg(e: &std::io::Error) -> String {
 pub struct CycleTrackerHandle(CycleTracker);
 
 fn import_resources(imported: Node, target: &mut Node, _resets: &Resets) -> Result<(), LoadError> {
-    let Value::Map(mut src) = imported.v else { return Ok(()) };
-    let Some(tm) = target.as_map_mut() else { return Ok(()) };
-    for key in ["services", "volumes", "networks", "secrets", "configs", "models"] {
-        let Some(from) = src.shift_remove(key) else { continue };
+    let Value::Map(mut src) = imported.v else {
+        return Ok(());
+    };
+    let Some(tm) = target.as_map_mut() else {
+        return Ok(());
+    };
+    for key in [
+        "services", "volumes", "networks", "secrets", "configs", "models",
+    ] {
+        let Some(from) = src.shift_remove(key) else {
+            continue;
+        };
         let Value::Map(from) = from.v else { continue };
         let entry = tm
             .entry(key.to_string())
@@ -658,7 +756,9 @@ fn import_resources(imported: Node, target: &mut Node, _resets: &Resets) -> Resu
         if entry.is_null() {
             entry.v = Value::Map(Map::new());
         }
-        let Some(to) = entry.as_map_mut() else { continue };
+        let Some(to) = entry.as_map_mut() else {
+            continue;
+        };
         for (name, a) in from {
             match to.shift_remove(&name) {
                 None => {
@@ -673,7 +773,9 @@ fn import_resources(imported: Node, target: &mut Node, _resets: &Resets) -> Resu
                             format!("{key}.{name}"),
                             "conflicts with imported resource",
                         )
-                        .with_hint(format!("`{name}` is also defined by an included file; rename one of them")));
+                        .with_hint(format!(
+                            "`{name}` is also defined by an included file; rename one of them"
+                        )));
                     }
                     to.insert(name, conflict);
                 }
@@ -708,11 +810,17 @@ fn resolve_environment(dict: &mut Node, env: &BTreeMap<String, String>) {
     for kind in ["secrets", "configs"] {
         if let Some(m) = dict.get_mut(kind).and_then(Node::as_map_mut) {
             for (_, r) in m.iter_mut() {
-                let Some(var) = r.get_str("environment").map(str::to_string) else { continue };
+                let Some(var) = r.get_str("environment").map(str::to_string) else {
+                    continue;
+                };
                 if let Some(val) = env.get(&var)
                     && let Some(rm) = r.as_map_mut()
                 {
-                    let key = if kind == "configs" { "content" } else { "x-#value" };
+                    let key = if kind == "configs" {
+                        "content"
+                    } else {
+                        "x-#value"
+                    };
                     rm.insert(key.into(), Node::str(val.clone(), Pos::NONE));
                 }
             }
@@ -722,7 +830,9 @@ fn resolve_environment(dict: &mut Node, env: &BTreeMap<String, String>) {
 
 /// compose-go `validation.Validate`: checks the schema cannot express.
 fn extra_checks(dict: &Node) -> Result<(), LoadError> {
-    let Some(top) = dict.as_map() else { return Ok(()) };
+    let Some(top) = dict.as_map() else {
+        return Ok(());
+    };
     if let Some(vols) = top.get("volumes").and_then(Node::as_map) {
         for (name, v) in vols {
             let Some(m) = v.as_map() else { continue };
@@ -742,7 +852,10 @@ fn extra_checks(dict: &Node) -> Result<(), LoadError> {
             }
         }
     }
-    for (kind, keys) in [("configs", &["file", "environment", "content"][..]), ("secrets", &["file", "environment"][..])] {
+    for (kind, keys) in [
+        ("configs", &["file", "environment", "content"][..]),
+        ("secrets", &["file", "environment"][..]),
+    ] {
         if let Some(objs) = top.get(kind).and_then(Node::as_map) {
             for (name, o) in objs {
                 let Some(m) = o.as_map() else { continue };
@@ -766,7 +879,11 @@ fn extra_checks(dict: &Node) -> Result<(), LoadError> {
     }
     if let Some(services) = top.get("services").and_then(Node::as_map) {
         for (name, s) in services {
-            if let Some(watch) = s.get("develop").and_then(|d| d.get("watch")).and_then(Node::as_seq) {
+            if let Some(watch) = s
+                .get("develop")
+                .and_then(|d| d.get("watch"))
+                .and_then(Node::as_seq)
+            {
                 for (i, w) in watch.iter().enumerate() {
                     if let Some(p) = w.get("path")
                         && p.as_str() == Some("")
@@ -810,7 +927,10 @@ fn extra_checks(dict: &Node) -> Result<(), LoadError> {
 
 /// Read env files in order (later win), each interpolated with `current` then the variables
 /// read so far (compose-go `dotenv.GetEnvFromFile`).
-pub fn read_env_files(current: &BTreeMap<String, String>, files: &[PathBuf]) -> Result<BTreeMap<String, String>, String> {
+pub fn read_env_files(
+    current: &BTreeMap<String, String>,
+    files: &[PathBuf],
+) -> Result<BTreeMap<String, String>, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for f in files {
         let md = match std::fs::metadata(f) {
@@ -844,7 +964,8 @@ pub fn load_model(
 ) -> Result<Node, LoadError> {
     let mut dict = loader.load_yaml_model(files, opts, working_dir, env, &[])?;
     if dict.as_map().is_none_or(|m| m.is_empty()) {
-        return Err(LoadError::msg("empty compose file").with_hint("define at least one service under `services:`"));
+        return Err(LoadError::msg("empty compose file")
+            .with_hint("define at least one service under `services:`"));
     }
     if !opts.skip_validation && project_name.is_empty() {
         return Err(LoadError::msg("project name must not be empty")

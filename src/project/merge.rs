@@ -203,8 +203,12 @@ fn apply_special(sp: Special, c: Node, o: Node, p: &mut Vec<String>) -> Result<N
             if d.is_none() || od.is_none() || d == od {
                 let pos = c.pos;
                 let kpos = c.kpos;
-                let Value::Map(config) = c.v else { unreachable!() };
-                let Value::Map(other) = o.v else { unreachable!() };
+                let Value::Map(config) = c.v else {
+                    unreachable!()
+                };
+                let Value::Map(other) = o.v else {
+                    unreachable!()
+                };
                 let mut n = Node::map(merge_mappings(config, other, p)?, pos);
                 n.kpos = kpos;
                 Ok(n)
@@ -304,7 +308,10 @@ fn merge_ipam_config(c: Node, o: Node, p: &mut Vec<String>) -> Result<Node, Load
             }
         }
     }
-    let mut n = Node::seq(configs.into_iter().map(|m| Node::map(m, pos)).collect(), pos);
+    let mut n = Node::seq(
+        configs.into_iter().map(|m| Node::map(m, pos)).collect(),
+        pos,
+    );
     n.kpos = kpos;
     Ok(n)
 }
@@ -409,7 +416,10 @@ fn go_verb(n: Option<&Node>, verb: char) -> String {
         }
         Some(Value::Bool(b)) => format!("%!{verb}(bool={b})"),
         Some(Value::Float(f)) => format!("%!{verb}(float64={})", super::units::go_float(*f, 64)),
-        Some(other) => format!("%!{verb}({})", Node::new(other.clone(), Default::default()).go_string()),
+        Some(other) => format!(
+            "%!{verb}({})",
+            Node::new(other.clone(), Default::default()).go_string()
+        ),
     }
 }
 
@@ -427,7 +437,11 @@ fn index_key(ix: Indexer, entry: &Node, p: &[String], i: usize) -> Result<String
         Indexer::Volume => match &entry.v {
             Value::Map(m) => match m.get("target").and_then(Node::as_str) {
                 Some(t) => Ok(t.to_string()),
-                None => Err(LoadError::at(entry.pos, here(), "service volume is missing a mount target")),
+                None => Err(LoadError::at(
+                    entry.pos,
+                    here(),
+                    "service volume is missing a mount target",
+                )),
             },
             Value::Str(s) => volume_spec::parse_volume(s)
                 .map(|v| v.target.unwrap_or_default())
@@ -437,7 +451,11 @@ fn index_key(ix: Indexer, entry: &Node, p: &[String], i: usize) -> Result<String
         Indexer::Device => match &entry.v {
             Value::Map(m) => match m.get("target").and_then(Node::as_str) {
                 Some(t) => Ok(t.to_string()),
-                None => Err(LoadError::at(entry.pos, here(), "service device is missing a mount target")),
+                None => Err(LoadError::at(
+                    entry.pos,
+                    here(),
+                    "service device is missing a mount target",
+                )),
             },
             Value::Str(s) => {
                 let parts: Vec<&str> = s.split(':').collect();
@@ -471,10 +489,20 @@ fn index_key(ix: Indexer, entry: &Node, p: &[String], i: usize) -> Result<String
             Value::Str(s) => Ok(s.clone()),
             Value::Map(m) => {
                 let Some(target) = m.get("target") else {
-                    return Err(LoadError::at(entry.pos, here(), "service port is missing a target port"));
+                    return Err(LoadError::at(
+                        entry.pos,
+                        here(),
+                        "service port is missing a target port",
+                    ));
                 };
-                let host = m.get("host_ip").map(|h| go_verb(Some(h), 's')).unwrap_or_else(|| "0.0.0.0".into());
-                let proto = m.get("protocol").map(|h| go_verb(Some(h), 's')).unwrap_or_else(|| "tcp".into());
+                let host = m
+                    .get("host_ip")
+                    .map(|h| go_verb(Some(h), 's'))
+                    .unwrap_or_else(|| "0.0.0.0".into());
+                let proto = m
+                    .get("protocol")
+                    .map(|h| go_verb(Some(h), 's'))
+                    .unwrap_or_else(|| "tcp".into());
                 Ok(format!(
                     "{}:{}:{}/{}",
                     host,
@@ -489,7 +517,11 @@ fn index_key(ix: Indexer, entry: &Node, p: &[String], i: usize) -> Result<String
             Value::Str(s) => Ok(s.clone()),
             Value::Map(m) => match m.get("path") {
                 Some(p) => Ok(p.go_string()),
-                None => Err(LoadError::at(entry.pos, here(), "environment path attribute is missing")),
+                None => Err(LoadError::at(
+                    entry.pos,
+                    here(),
+                    "environment path attribute is missing",
+                )),
             },
             _ => Ok(String::new()),
         },
@@ -529,7 +561,10 @@ mod tests {
             "services: {a: {environment: {A: 1, B: x}}}",
             "services: {a: {environment: [B=y, C]}}",
         );
-        assert_eq!(j["services"]["a"]["environment"], serde_json::json!(["A=1", "B=y", "C"]));
+        assert_eq!(
+            j["services"]["a"]["environment"],
+            serde_json::json!(["A=1", "B=y", "C"])
+        );
     }
 
     #[test]
@@ -538,7 +573,10 @@ mod tests {
             "services: {a: {ports: ['80:80', '81:81']}}",
             "services: {a: {ports: ['80:80', '82:82']}}",
         );
-        assert_eq!(j["services"]["a"]["ports"], serde_json::json!(["80:80", "81:81", "82:82"]));
+        assert_eq!(
+            j["services"]["a"]["ports"],
+            serde_json::json!(["80:80", "81:81", "82:82"])
+        );
     }
 
     #[test]
@@ -569,12 +607,18 @@ mod tests {
             "services: {a: {logging: {driver: syslog, options: {a: 1}}}}",
             "services: {a: {logging: {driver: json-file, options: {b: 2}}}}",
         );
-        assert_eq!(j["services"]["a"]["logging"], serde_json::json!({"driver": "json-file", "options": {"b": 2}}));
+        assert_eq!(
+            j["services"]["a"]["logging"],
+            serde_json::json!({"driver": "json-file", "options": {"b": 2}})
+        );
         let j = merged(
             "services: {a: {logging: {driver: syslog, options: {a: 1}}}}",
             "services: {a: {logging: {options: {b: 2}}}}",
         );
-        assert_eq!(j["services"]["a"]["logging"], serde_json::json!({"driver": "syslog", "options": {"a": 1, "b": 2}}));
+        assert_eq!(
+            j["services"]["a"]["logging"],
+            serde_json::json!({"driver": "syslog", "options": {"a": 1, "b": 2}})
+        );
     }
 
     #[test]

@@ -22,9 +22,11 @@ fn read_sources(opts: &LoadOptions, r: &Resolved) -> Result<Vec<Source>, Project
                 Some(c) => c.clone(),
                 None => {
                     let mut s = String::new();
-                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| ProjectError::Io {
-                        path: PathBuf::from("-"),
-                        source: e,
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
+                        ProjectError::Io {
+                            path: PathBuf::from("-"),
+                            source: e,
+                        }
                     })?;
                     s
                 }
@@ -60,16 +62,32 @@ struct Prepared {
 fn prepare(opts: &LoadOptions) -> Result<Prepared, ProjectError> {
     let resolved = options::resolve(opts)?;
     let sources = read_sources(opts, &resolved)?;
-    let mut loader = Loader::new(resolved.environment.get("HOME").cloned().or_else(|| opts.environment.get("HOME").cloned()));
+    let mut loader = Loader::new(
+        resolved
+            .environment
+            .get("HOME")
+            .cloned()
+            .or_else(|| opts.environment.get("HOME").cloned()),
+    );
     // Parse once up front to find a top-level `name:` (and report YAML errors located).
     let mut names: Vec<(String, Pos)> = Vec::new();
     for s in &sources {
         let idx = loader.files.len() as u32;
         loader.files.push(s.path.clone());
-        let docs = super::yaml::parse_documents(s.content.as_deref().unwrap_or(""), idx).map_err(|e| {
-            let pos = if e.pos.is_known() { e.pos } else { Pos { file: idx, line: 0, col: 0 } };
-            LoadError::at(pos, "", e.message).into_project_error(&loader.files)
-        })?;
+        let docs =
+            super::yaml::parse_documents(s.content.as_deref().unwrap_or(""), idx).map_err(|e| {
+                let pos = if e.pos.is_known() {
+                    e.pos
+                } else {
+                    Pos {
+                        file: idx,
+                        line: 0,
+                        col: 0,
+                    }
+                };
+                LoadError::at(pos, "", e.message)
+                    .into_project_error(&loader.files, &opts.working_dir)
+            })?;
         for d in docs {
             if let Some(n) = d.get("name")
                 && let Value::Str(s) = &n.v
@@ -91,7 +109,8 @@ fn prepare(opts: &LoadOptions) -> Result<Prepared, ProjectError> {
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
             if let Ok(real) = std::fs::canonicalize(&resolved.working_dir)
-                && real.file_name().map(|s| s.to_string_lossy().to_string()) != Some(dirname.clone())
+                && real.file_name().map(|s| s.to_string_lossy().to_string())
+                    != Some(dirname.clone())
             {
                 super::warn(format!(
                     "project has been loaded without an explicit name from a symlink. Using name {dirname:?}"
@@ -102,8 +121,13 @@ fn prepare(opts: &LoadOptions) -> Result<Prepared, ProjectError> {
         if let Some((raw, pos)) = names.last() {
             let mut from_file = raw.clone();
             if !opts.skip_interpolation {
-                from_file = super::interpolate::interpolate_str(raw, &super::interpolate::Env { vars: &env }, "name", *pos)
-                    .map_err(|e| e.into_project_error(&loader.files))?;
+                from_file = super::interpolate::interpolate_str(
+                    raw,
+                    &super::interpolate::Env { vars: &env },
+                    "name",
+                    *pos,
+                )
+                .map_err(|e| e.into_project_error(&loader.files, &opts.working_dir))?;
             }
             let from_file = options::normalize_project_name(&from_file);
             if !from_file.is_empty() {
@@ -136,11 +160,19 @@ fn prepare(opts: &LoadOptions) -> Result<Prepared, ProjectError> {
 pub fn load_project(opts: &LoadOptions) -> Result<Project, ProjectError> {
     let mut p = prepare(opts)?;
     let working_dir = p.resolved.working_dir.display().to_string();
-    let dict = loader::load_model(&mut p.loader, &p.sources, &p.opts, &working_dir, &p.env, &p.name)
-        .map_err(|e| e.into_project_error(&p.loader.files))?;
+    let dict = loader::load_model(
+        &mut p.loader,
+        &p.sources,
+        &p.opts,
+        &working_dir,
+        &p.env,
+        &p.name,
+    )
+    .map_err(|e| e.into_project_error(&p.loader.files, &opts.working_dir))?;
     let files = p.loader.files.clone();
-    let err = |e: LoadError| e.into_project_error(&files);
-    let mut project = to_project(&dict, &p.name, &p.resolved.working_dir, p.env.clone()).map_err(err)?;
+    let err = |e: LoadError| e.into_project_error(&files, &opts.working_dir);
+    let mut project =
+        to_project(&dict, &p.name, &p.resolved.working_dir, p.env.clone()).map_err(err)?;
     let loc = Locator(Some(&dict));
     project.compose_files = p.resolved.config_files.clone();
     project = with_profiles(project, &p.resolved.profiles);
@@ -188,8 +220,15 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, ProjectError> {
 pub fn load_tree(opts: &LoadOptions) -> Result<serde_json::Value, ProjectError> {
     let mut p = prepare(opts)?;
     let working_dir = p.resolved.working_dir.display().to_string();
-    let dict = loader::load_model(&mut p.loader, &p.sources, &p.opts, &working_dir, &p.env, &p.name)
-        .map_err(|e| e.into_project_error(&p.loader.files))?;
+    let dict = loader::load_model(
+        &mut p.loader,
+        &p.sources,
+        &p.opts,
+        &working_dir,
+        &p.env,
+        &p.name,
+    )
+    .map_err(|e| e.into_project_error(&p.loader.files, &opts.working_dir))?;
     Ok(dict.to_json())
 }
 
@@ -220,7 +259,11 @@ fn decode_map<T: for<'a> serde::Deserialize<'a> + Default>(
     for (k, v) in entries {
         let ext = peek_extensions(Some(v));
         let path = format!("{kind}.{k}");
-        let mut t: T = if v.is_null() { T::default() } else { de::from_node(v, &path).map_err(de_err)? };
+        let mut t: T = if v.is_null() {
+            T::default()
+        } else {
+            de::from_node(v, &path).map_err(de_err)?
+        };
         post(&mut t, ext, v);
         out.insert(k.clone(), t);
     }
@@ -259,7 +302,10 @@ pub fn to_project(
             d.extensions = peek_extensions(node.get("deploy"));
         }
         if let Some(dev) = &mut s.develop
-            && let Some(rules) = node.get("develop").and_then(|d| d.get("watch")).and_then(Node::as_seq)
+            && let Some(rules) = node
+                .get("develop")
+                .and_then(|d| d.get("watch"))
+                .and_then(Node::as_seq)
         {
             for (w, n) in dev.watch.iter_mut().zip(rules) {
                 w.extensions = peek_extensions(Some(n));
@@ -269,10 +315,14 @@ pub fn to_project(
     for (name, s) in project.services.iter_mut() {
         s.name = name.clone();
     }
-    project.networks = decode_map::<Network>(top.get("networks"), "networks", |n, e, _| n.extensions = e)?;
-    project.volumes = decode_map::<Volume>(top.get("volumes"), "volumes", |n, e, _| n.extensions = e)?;
-    project.secrets = decode_map::<Secret>(top.get("secrets"), "secrets", |n, e, _| n.extensions = e)?;
-    project.configs = decode_map::<Config>(top.get("configs"), "configs", |n, e, _| n.extensions = e)?;
+    project.networks =
+        decode_map::<Network>(top.get("networks"), "networks", |n, e, _| n.extensions = e)?;
+    project.volumes =
+        decode_map::<Volume>(top.get("volumes"), "volumes", |n, e, _| n.extensions = e)?;
+    project.secrets =
+        decode_map::<Secret>(top.get("secrets"), "secrets", |n, e, _| n.extensions = e)?;
+    project.configs =
+        decode_map::<Config>(top.get("configs"), "configs", |n, e, _| n.extensions = e)?;
     project.models = decode_map::<Model>(top.get("models"), "models", |_, _, _| {})?;
     for (_, s) in project.secrets.iter_mut() {
         // secret content is never rendered
@@ -288,10 +338,17 @@ pub fn to_project(
 
 /// compose-go `WithProfiles`: services without profiles, or with an active one (`*` = all).
 pub fn with_profiles(mut p: Project, profiles: &[String]) -> Project {
-    let mut all: Vec<(String, Service)> = p.services.drain(..).chain(p.disabled_services.drain(..)).collect();
+    let mut all: Vec<(String, Service)> = p
+        .services
+        .drain(..)
+        .chain(p.disabled_services.drain(..))
+        .collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, s) in all {
-        let on = s.profiles.is_empty() || profiles.iter().any(|pr| pr == "*" || s.profiles.contains(pr));
+        let on = s.profiles.is_empty()
+            || profiles
+                .iter()
+                .any(|pr| pr == "*" || s.profiles.contains(pr));
         if on {
             p.services.insert(name, s);
         } else {
@@ -308,11 +365,15 @@ pub struct Locator<'a>(pub Option<&'a Node>);
 impl Locator<'_> {
     /// Position of the deepest existing node along `path` (keys; `#N` for list indexes).
     pub fn at(&self, path: &[&str]) -> Pos {
-        let Some(mut cur) = self.0 else { return Pos::NONE };
+        let Some(mut cur) = self.0 else {
+            return Pos::NONE;
+        };
         let mut best = Pos::NONE;
         for seg in path {
             let next = if let Some(i) = seg.strip_prefix('#') {
-                i.parse::<usize>().ok().and_then(|i| cur.as_seq().and_then(|s| s.get(i)))
+                i.parse::<usize>()
+                    .ok()
+                    .and_then(|i| cur.as_seq().and_then(|s| s.get(i)))
             } else {
                 cur.get(seg)
             };
@@ -339,7 +400,11 @@ impl Locator<'_> {
                 None => format!(".{s}"),
             })
             .collect::<String>();
-        LoadError::at(self.at(path), shown.trim_start_matches('.').to_string(), message)
+        LoadError::at(
+            self.at(path),
+            shown.trim_start_matches('.').to_string(),
+            message,
+        )
     }
 
     fn invalid(&self, path: &[&str], message: String) -> LoadError {
@@ -353,7 +418,10 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
         let name = name.as_str();
         if s.build.is_none() && s.image.is_empty() && s.provider.is_none() {
             return Err(loc
-                .invalid(&["services", name], format!("service {name:?} has neither an image nor a build context specified"))
+                .invalid(
+                    &["services", name],
+                    format!("service {name:?} has neither an image nor a build context specified"),
+                )
                 .with_hint("add `image:` or `build:` to the service"));
         }
         if let Some(b) = &s.build {
@@ -365,7 +433,13 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
             }
             for (add, c) in &b.additional_contexts {
                 if let Some(target) = c.strip_prefix("service:") {
-                    let path = ["services", name, "build", "additional_contexts", add.as_str()];
+                    let path = [
+                        "services",
+                        name,
+                        "build",
+                        "additional_contexts",
+                        add.as_str(),
+                    ];
                     match p.services.get(target) {
                         None => {
                             return Err(loc.err(
@@ -383,10 +457,16 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
                     }
                 }
             }
-            if !b.platforms.is_empty() && !s.platform.is_empty() && !b.platforms.contains(&s.platform) {
+            if !b.platforms.is_empty()
+                && !s.platform.is_empty()
+                && !b.platforms.contains(&s.platform)
+            {
                 return Err(loc.invalid(
                     &["services", name, "platform"],
-                    format!("service.build.platforms MUST include service.platform {:?}", s.platform),
+                    format!(
+                        "service.build.platforms MUST include service.platform {:?}",
+                        s.platform
+                    ),
                 ));
             }
         }
@@ -394,7 +474,9 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
             return Err(loc
                 .invalid(
                     &["services", name, "networks"],
-                    format!("service {name} declares mutually exclusive `network_mode` and `networks`"),
+                    format!(
+                        "service {name} declares mutually exclusive `network_mode` and `networks`"
+                    ),
                 )
                 .with_hint("remove either `network_mode` or `networks`"));
         }
@@ -454,7 +536,10 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
                     let idx = format!("#{i}");
                     return Err(loc.invalid(
                         &["services", name, "build", "secrets", &idx],
-                        format!("service {name:?} refers to undefined build secret {}", sec.source),
+                        format!(
+                            "service {name:?} refers to undefined build secret {}",
+                            sec.source
+                        ),
                     ));
                 }
             }
@@ -463,7 +548,10 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
             if !p.configs.contains_key(&c.source) {
                 let idx = format!("#{i}");
                 return Err(loc
-                    .invalid(&["services", name, "configs", &idx], format!("service {name:?} refers to undefined config {}", c.source))
+                    .invalid(
+                        &["services", name, "configs", &idx],
+                        format!("service {name:?} refers to undefined config {}", c.source),
+                    )
                     .with_hint(format!("declare it under the top-level `configs:` key")));
             }
         }
@@ -471,7 +559,10 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
             if !p.secrets.contains_key(&sec.source) {
                 let idx = format!("#{i}");
                 return Err(loc
-                    .invalid(&["services", name, "secrets", &idx], format!("service {name:?} refers to undefined secret {}", sec.source))
+                    .invalid(
+                        &["services", name, "secrets", &idx],
+                        format!("service {name:?} refers to undefined secret {}", sec.source),
+                    )
                     .with_hint(format!("declare it under the top-level `secrets:` key")));
             }
         }
@@ -481,7 +572,9 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
         {
             return Err(loc.invalid(
                 &["services", name, "scale"],
-                format!("services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'"),
+                format!(
+                    "services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'"
+                ),
             ));
         }
         if let Some(d) = &s.deploy {
@@ -499,7 +592,9 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
                     format!("services.{name}: can't set distinct values on 'mem_limit' and 'deploy.resources.limits.memory'"),
                 ));
             }
-            if s.mem_reservation.0 != 0 && reservations.is_some_and(|l| l.memory != s.mem_reservation) {
+            if s.mem_reservation.0 != 0
+                && reservations.is_some_and(|l| l.memory != s.mem_reservation)
+            {
                 return Err(loc.invalid(
                     &["services", name, "mem_reservation"],
                     format!(
@@ -515,7 +610,11 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
             }
         }
         if s.replicas() > 1 && !s.container_name.is_empty() {
-            let attr = if s.scale.is_none() { "deploy.replicas" } else { "scale" };
+            let attr = if s.scale.is_none() {
+                "deploy.replicas"
+            } else {
+                "scale"
+            };
             return Err(loc
                 .invalid(
                     &["services", name, "container_name"],
@@ -540,11 +639,18 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
             continue;
         }
         if sec.file.is_empty() && sec.environment.is_empty() {
-            return Err(loc.invalid(&["secrets", name], format!("secret {name:?} must declare either `file` or `environment`")));
+            return Err(loc.invalid(
+                &["secrets", name],
+                format!("secret {name:?} must declare either `file` or `environment`"),
+            ));
         }
     }
     if let Err(crate::graph::GraphError::Cycle(c)) = crate::graph::check_cycle(p) {
-        let path: Vec<&str> = if c.len() >= 2 { vec!["services", &c[0], "depends_on", &c[1]] } else { vec!["services"] };
+        let path: Vec<&str> = if c.len() >= 2 {
+            vec!["services", &c[0], "depends_on", &c[1]]
+        } else {
+            vec!["services"]
+        };
         return Err(loc
             .err(&path, format!("dependency cycle detected: {}", c.join(" -> ")))
             .with_hint("remove one of the `depends_on` (or `links`, `volumes_from`, `network_mode: service:`) along the cycle"));
@@ -575,11 +681,15 @@ pub fn resolve_services_environment(p: &mut Project, loc: &Locator<'_>) -> Resul
             let here = ["services", name.as_str(), "env_file", idx.as_str()];
             if !path.exists() {
                 if ef.required {
-                    return Err(loc.err(&here, format!(
-                        "env file {} not found: stat {}: no such file or directory",
-                        ef.path, ef.path
-                    ))
-                    .with_hint("create the file, or mark it optional with `required: false`"));
+                    return Err(loc
+                        .err(
+                            &here,
+                            format!(
+                                "env file {} not found: stat {}: no such file or directory",
+                                ef.path, ef.path
+                            ),
+                        )
+                        .with_hint("create the file, or mark it optional with `required: false`"));
                 }
                 continue;
             }
@@ -592,10 +702,12 @@ pub fn resolve_services_environment(p: &mut Project, loc: &Locator<'_>) -> Resul
             };
             match ef.format.as_str() {
                 "" | ".env" => {
-                    super::dotenv::read_file(path, &mut environment, &lookup).map_err(|e| loc.err(&here, e))?;
+                    super::dotenv::read_file(path, &mut environment, &lookup)
+                        .map_err(|e| loc.err(&here, e))?;
                 }
                 "raw" => {
-                    let text = fs_err::read_to_string(path).map_err(|e| LoadError::msg(e.to_string()))?;
+                    let text =
+                        fs_err::read_to_string(path).map_err(|e| LoadError::msg(e.to_string()))?;
                     for line in text.lines() {
                         if line.trim().is_empty() || line.trim_start().starts_with('#') {
                             continue;
@@ -606,7 +718,9 @@ pub fn resolve_services_environment(p: &mut Project, loc: &Locator<'_>) -> Resul
                         };
                     }
                 }
-                other => return Err(loc.err(&here, format!("unsupported env_file format {other:?}"))),
+                other => {
+                    return Err(loc.err(&here, format!("unsupported env_file format {other:?}")));
+                }
             }
         }
         let mut merged: BTreeMap<String, Option<String>> =
@@ -630,7 +744,10 @@ pub fn resolve_services_labels(p: &mut Project, loc: &Locator<'_>) -> Result<(),
             let idx = format!("#{i}");
             let here = ["services", name.as_str(), "label_file", idx.as_str()];
             if !path.exists() {
-                return Err(loc.err(&here, format!("label file {lf} not found: stat {lf}: no such file or directory")));
+                return Err(loc.err(
+                    &here,
+                    format!("label file {lf} not found: stat {lf}: no such file or directory"),
+                ));
             }
             let mut vars = indexmap::IndexMap::new();
             let snapshot = labels.clone();
@@ -723,9 +840,14 @@ pub fn check_container_names(p: &Project, loc: &Locator<'_>) -> Result<(), LoadE
             return Err(loc
                 .err(
                     &["services", name, "container_name"],
-                    format!("container name {:?} is already in use by service {other}", s.container_name),
+                    format!(
+                        "container name {:?} is already in use by service {other}",
+                        s.container_name
+                    ),
                 )
-                .with_hint("container names must be unique: change or remove one `container_name`"));
+                .with_hint(
+                    "container names must be unique: change or remove one `container_name`",
+                ));
         }
         seen.insert(&s.container_name, name);
     }

@@ -68,9 +68,13 @@ pub struct Node {
 /// Compare values, ignoring positions and tags.
 pub fn same_value(a: &Node, b: &Node) -> bool {
     match (&a.v, &b.v) {
-        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q)),
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
         }
         (p, q) => p == q,
     }
@@ -217,7 +221,11 @@ impl Node {
             Value::Map(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
-                serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), m[k].to_json_sorted())).collect())
+                serde_json::Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), m[k].to_json_sorted()))
+                        .collect(),
+                )
             }
             _ => self.to_json(),
         }

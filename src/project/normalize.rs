@@ -38,7 +38,9 @@ pub fn normalize(dict: &mut Node, env: &BTreeMap<String, String>) {
                 resolve(e, &lookup, true);
             }
             let mut depends_on: Map = match s.shift_remove("depends_on") {
-                Some(Node { v: Value::Map(m), .. }) => m,
+                Some(Node {
+                    v: Value::Map(m), ..
+                }) => m,
                 _ => Map::new(),
             };
             let implicit = |restart: bool, pos: Pos| {
@@ -52,7 +54,11 @@ pub fn normalize(dict: &mut Node, env: &BTreeMap<String, String>) {
                 for l in links {
                     let link = l.go_string();
                     let parts: Vec<&str> = link.split(':').collect();
-                    let name = if parts.len() == 2 { parts[0] } else { link.as_str() };
+                    let name = if parts.len() == 2 {
+                        parts[0]
+                    } else {
+                        link.as_str()
+                    };
                     if !depends_on.contains_key(name) {
                         depends_on.insert(name.to_string(), implicit(true, l.pos));
                     }
@@ -206,9 +212,17 @@ fn set_name_from_key(dict: &mut Node) {
             }
             let Some(rm) = r.as_map_mut() else { continue };
             if rm.get("name").is_none_or(Node::is_null) {
-                let external = rm.get("external").is_some_and(|x| matches!(x.v, Value::Bool(true)))
-                    || rm.get("external").is_some_and(|x| x.as_str().is_some_and(|s| s == "true" || s == "1"));
-                let name = if external { key.clone() } else { format!("{project}_{key}") };
+                let external = rm
+                    .get("external")
+                    .is_some_and(|x| matches!(x.v, Value::Bool(true)))
+                    || rm
+                        .get("external")
+                        .is_some_and(|x| x.as_str().is_some_and(|s| s == "true" || s == "1"));
+                let name = if external {
+                    key.clone()
+                } else {
+                    format!("{project}_{key}")
+                };
                 rm.insert("name".into(), Node::str(name, Pos::NONE));
             }
         }

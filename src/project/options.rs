@@ -10,7 +10,12 @@ use super::loader::read_env_files;
 use super::paths;
 
 /// Compose file names searched in the working directory and its parents, in order.
-pub const DEFAULT_FILE_NAMES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+pub const DEFAULT_FILE_NAMES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
 /// Override files looked for next to the file found.
 pub const DEFAULT_OVERRIDE_FILE_NAMES: [&str; 4] = [
     "compose.override.yml",
@@ -78,7 +83,10 @@ fn abs(cwd: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         PathBuf::from(paths::clean_unix(&p.display().to_string()))
     } else {
-        PathBuf::from(paths::join(&cwd.display().to_string(), &p.display().to_string()))
+        PathBuf::from(paths::join(
+            &cwd.display().to_string(),
+            &p.display().to_string(),
+        ))
     }
 }
 
@@ -99,7 +107,8 @@ pub fn invalid_project_name(name: &str) -> ProjectError {
         message: format!(
             "invalid project name {name:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
         ),
-        hint: Some(format!("try `{}`", normalize_project_name(name))).filter(|_| !normalize_project_name(name).is_empty()),
+        hint: Some(format!("try `{}`", normalize_project_name(name)))
+            .filter(|_| !normalize_project_name(name).is_empty()),
     }
 }
 
@@ -149,7 +158,8 @@ impl State<'_> {
     }
 
     fn with_dot_env(&mut self) -> Result<(), ProjectError> {
-        let vars = read_env_files(&self.environment, &self.env_files).map_err(ProjectError::invalid)?;
+        let vars =
+            read_env_files(&self.environment, &self.env_files).map_err(ProjectError::invalid)?;
         for (k, v) in vars {
             self.environment.entry(k).or_insert(v);
         }
@@ -173,10 +183,20 @@ pub fn resolve(opts: &LoadOptions) -> Result<Resolved, ProjectError> {
     if env_files.is_empty()
         && let Some(v) = opts.environment.get("COMPOSE_ENV_FILES")
     {
-        env_files = v.split(',').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+        env_files = v
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
     }
-    let env_files: Vec<PathBuf> = env_files.iter().map(|f| abs(&opts.working_dir, f)).collect();
-    let project_dir = opts.project_directory.as_ref().map(|d| abs(&opts.working_dir, d));
+    let env_files: Vec<PathBuf> = env_files
+        .iter()
+        .map(|f| abs(&opts.working_dir, f))
+        .collect();
+    let project_dir = opts
+        .project_directory
+        .as_ref()
+        .map(|d| abs(&opts.working_dir, d));
 
     // Docker Compose first loads the `.env` of the working folder into its own process
     // environment (variables not already set), ignoring errors.
@@ -218,18 +238,29 @@ pub fn resolve(opts: &LoadOptions) -> Result<Resolved, ProjectError> {
             .filter(|s| !s.is_empty())
             .cloned()
             .unwrap_or_else(|| ":".to_string());
-        st.config_paths = f.split(sep.as_str()).map(|p| abs(&opts.working_dir, Path::new(p))).collect();
+        st.config_paths = f
+            .split(sep.as_str())
+            .map(|p| abs(&opts.working_dir, Path::new(p)))
+            .collect();
     }
     // discovery, from the working folder upwards
     if st.config_paths.is_empty() {
         let mut dir = st.get_working_dir();
         loop {
-            let found: Vec<PathBuf> = DEFAULT_FILE_NAMES.iter().map(|n| dir.join(n)).filter(|p| p.is_file()).collect();
+            let found: Vec<PathBuf> = DEFAULT_FILE_NAMES
+                .iter()
+                .map(|n| dir.join(n))
+                .filter(|p| p.is_file())
+                .collect();
             if let Some(winner) = found.first() {
                 if found.len() > 1 {
                     super::warn(format!(
                         "Found multiple config files with supported names: {}",
-                        found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                        found
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                     super::warn(format!("Using {}", winner.display()));
                 }
@@ -243,7 +274,11 @@ pub fn resolve(opts: &LoadOptions) -> Result<Resolved, ProjectError> {
                     if overrides.len() > 1 {
                         super::warn(format!(
                             "Found multiple override files with supported names: {}",
-                            overrides.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                            overrides
+                                .iter()
+                                .map(|p| p.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ));
                         super::warn(format!("Using {}", o.display()));
                     }
@@ -263,7 +298,11 @@ pub fn resolve(opts: &LoadOptions) -> Result<Resolved, ProjectError> {
 
     let mut profiles = opts.profiles.clone();
     if profiles.is_empty() {
-        let p = st.environment.get("COMPOSE_PROFILES").cloned().unwrap_or_default();
+        let p = st
+            .environment
+            .get("COMPOSE_PROFILES")
+            .cloned()
+            .unwrap_or_default();
         profiles = p.split(',').map(|s| s.trim().to_string()).collect();
     }
 
@@ -282,7 +321,11 @@ pub fn resolve(opts: &LoadOptions) -> Result<Resolved, ProjectError> {
 
     let imperative_name = match &opts.project_name {
         Some(n) if !n.is_empty() => Some(n.clone()),
-        _ => st.environment.get("COMPOSE_PROJECT_NAME").filter(|s| !s.is_empty()).cloned(),
+        _ => st
+            .environment
+            .get("COMPOSE_PROJECT_NAME")
+            .filter(|s| !s.is_empty())
+            .cloned(),
     };
     if let Some(n) = &imperative_name
         && normalize_project_name(n) != *n
@@ -291,7 +334,17 @@ pub fn resolve(opts: &LoadOptions) -> Result<Resolved, ProjectError> {
     }
 
     let working_dir = st.get_working_dir();
-    let config_files = st.config_paths.iter().map(|p| if p.as_os_str() == "-" { p.clone() } else { abs(&opts.working_dir, p) }).collect();
+    let config_files = st
+        .config_paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                p.clone()
+            } else {
+                abs(&opts.working_dir, p)
+            }
+        })
+        .collect();
     Ok(Resolved {
         config_files,
         working_dir,

@@ -71,9 +71,16 @@ fn is_windows_abs(p: &str) -> bool {
 }
 
 pub fn is_remote_context(s: &str) -> bool {
-    ["https://", "http://", "git://", "ssh://", "github.com/", "git@"]
-        .iter()
-        .any(|p| s.starts_with(p))
+    [
+        "https://",
+        "http://",
+        "git://",
+        "ssh://",
+        "github.com/",
+        "git@",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
 }
 
 pub struct Resolver<'a> {

@@ -224,7 +224,11 @@ fn yaml_scalar(v: &Value, indent: usize) -> String {
             } else {
                 let f = n.as_f64().unwrap_or(0.0);
                 if f.is_infinite() {
-                    if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+                    if f > 0.0 {
+                        ".inf".into()
+                    } else {
+                        "-.inf".into()
+                    }
                 } else if f.is_nan() {
                     ".nan".into()
                 } else {
@@ -241,7 +245,21 @@ fn yaml_scalar(v: &Value, indent: usize) -> String {
 fn is_old_bool(s: &str) -> bool {
     matches!(
         s,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF"
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
     )
 }
 
@@ -312,7 +330,11 @@ fn literal_block(s: &str, indent: usize) -> String {
         1 if s.len() > 1 => "",
         _ => "+",
     };
-    let lead = if s.starts_with(' ') || s.starts_with('\n') { "2" } else { "" };
+    let lead = if s.starts_with(' ') || s.starts_with('\n') {
+        "2"
+    } else {
+        ""
+    };
     let mut out = format!("|{lead}{chomp}");
     let body = if trailing > 0 { &s[..s.len() - 1] } else { s };
     for line in body.split('\n') {
@@ -337,7 +359,9 @@ fn double_quoted(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '\0' => out.push_str("\\0"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -362,11 +386,14 @@ fn analyze(s: &str) -> Analysis {
     }
     let chars: Vec<char> = s.chars().collect();
     let mut block_indicators = s.starts_with("---") || s.starts_with("...");
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
-    let (mut break_space, mut space_break, mut previous_space, mut previous_break) = (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break, mut previous_space, mut previous_break) =
+        (false, false, false, false);
     let mut line_breaks = false;
     let mut special = false;
-    let blank = |c: Option<&char>| matches!(c, None | Some(' ') | Some('\t') | Some('\n') | Some('\r'));
+    let blank =
+        |c: Option<&char>| matches!(c, None | Some(' ') | Some('\t') | Some('\n') | Some('\r'));
     let mut preceded_by_ws = true;
     let n = chars.len();
     for i in 0..n {
@@ -390,7 +417,8 @@ fn analyze(s: &str) -> Analysis {
                 block_indicators = true;
             }
         }
-        let printable = matches!(c, '\n' | ' '..='~' | '\u{85}') || (c as u32 >= 0xA0 && c != '\u{FEFF}');
+        let printable =
+            matches!(c, '\n' | ' '..='~' | '\u{85}') || (c as u32 >= 0xA0 && c != '\u{FEFF}');
         if !printable {
             special = true;
         }
@@ -473,7 +501,7 @@ mod tests {
         let v = json!({"a": "1", "b": "x", "c": "", "d": "yes", "e": "- x", "f": "a: b", "g": "l1\nl2\n", "h": [ {"x": 1, "y": "true"} ]});
         assert_eq!(
             to_yaml(&v),
-            "a: \"1\"\nb: x\nc: \"\"\nd: \"yes\"\ne: '- x'\nf: 'a: b'\ng: |\n  l1\n  l2\nh:\n  - x: 1\n    y: \"true\"\n"
+            "a: \"1\"\nb: x\nc: \"\"\nd: \"yes\"\ne: '- x'\nf: 'a: b'\ng: |\n  l1\n  l2\nh:\n  - x: 1\n    \"y\": \"true\"\n"
         );
     }
 }

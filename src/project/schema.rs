@@ -15,15 +15,18 @@ use super::node::{Node, Path, Seg, lookup};
 pub const COMPOSE_SPEC: &str = include_str!("../../assets/compose-spec.json");
 
 static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
-    let schema: serde_json::Value = serde_json::from_str(COMPOSE_SPEC).expect("bundled schema is JSON");
+    let schema: serde_json::Value =
+        serde_json::from_str(COMPOSE_SPEC).expect("bundled schema is JSON");
     jsonschema::draft7::new(&schema).expect("bundled schema compiles")
 });
 
 /// Validate the whole model.
 pub fn validate(root: &Node) -> Result<(), LoadError> {
     if let Some((path, pos)) = find_timestamp(root, &mut Vec::new()) {
-        return Err(LoadError::at(pos, Path(path).to_string(), "invalid jsonType time.Time")
-            .with_hint("quote the value: unquoted dates are read as timestamps"));
+        return Err(
+            LoadError::at(pos, Path(path).to_string(), "invalid jsonType time.Time")
+                .with_hint("quote the value: unquoted dates are read as timestamps"),
+        );
     }
     let json = root.to_json();
     let v = &*VALIDATOR;
@@ -106,9 +109,21 @@ impl Candidate {
                     .map(|n| n.entry_pos())
                     .or_else(|| node.map(Node::entry_pos))
                     .unwrap_or_default();
-                let list = props.iter().map(|p| format!("'{p}'")).collect::<Vec<_>>().join(", ");
-                let noun = if props.len() > 1 { "properties" } else { "property" };
-                let mut e = LoadError::at(pos, path.to_string(), format!("additional {noun} {list} not allowed"));
+                let list = props
+                    .iter()
+                    .map(|p| format!("'{p}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let noun = if props.len() > 1 {
+                    "properties"
+                } else {
+                    "property"
+                };
+                let mut e = LoadError::at(
+                    pos,
+                    path.to_string(),
+                    format!("additional {noun} {list} not allowed"),
+                );
                 if let Some(h) = hint_for_unknown(&self.path, &first) {
                     e = e.with_hint(h);
                 }
@@ -116,7 +131,11 @@ impl Candidate {
             }
             Kind::Type(want) => {
                 let pos = node.map(|n| n.pos).unwrap_or_default();
-                let article = if want.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                let article = if want.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
                 LoadError::at(pos, path.to_string(), format!("must be {article} {want}"))
             }
             Kind::Other(msg) => {
@@ -144,7 +163,10 @@ fn most_specific(err: &ValidationError<'_>) -> Candidate {
             for branch in context {
                 for e in branch {
                     let c = most_specific(e);
-                    if best.as_ref().is_none_or(|b| c.specificity() > b.specificity()) {
+                    if best
+                        .as_ref()
+                        .is_none_or(|b| c.specificity() > b.specificity())
+                    {
                         best = Some(c);
                     }
                 }
@@ -202,7 +224,10 @@ fn most_specific(err: &ValidationError<'_>) -> Candidate {
         }
         ValidationErrorKind::Pattern { pattern } => Candidate {
             path: to_path(err),
-            kind: Kind::Other(format!("{} does not match pattern '{pattern}'", quote_instance(err))),
+            kind: Kind::Other(format!(
+                "{} does not match pattern '{pattern}'",
+                quote_instance(err)
+            )),
         },
         ValidationErrorKind::Enum { options } => Candidate {
             path: to_path(err),
@@ -210,13 +235,28 @@ fn most_specific(err: &ValidationError<'_>) -> Candidate {
                 "value must be one of {}",
                 options
                     .as_array()
-                    .map(|a| a.iter().map(|v| format!("'{}'", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect::<Vec<_>>().join(", "))
+                    .map(|a| a
+                        .iter()
+                        .map(|v| format!(
+                            "'{}'",
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", "))
                     .unwrap_or_else(|| options.to_string())
             )),
         },
         ValidationErrorKind::Required { property } => Candidate {
             path: to_path(err),
-            kind: Kind::Other(format!("missing property {}", property.as_str().map(|s| format!("'{s}'")).unwrap_or_else(|| property.to_string()))),
+            kind: Kind::Other(format!(
+                "missing property {}",
+                property
+                    .as_str()
+                    .map(|s| format!("'{s}'"))
+                    .unwrap_or_else(|| property.to_string())
+            )),
         },
         ValidationErrorKind::Minimum { limit } => Candidate {
             path: to_path(err),
@@ -262,7 +302,10 @@ fn type_names(kind: &TypeKind) -> Vec<String> {
 fn hint_for_unknown(path: &[Seg], key: &str) -> Option<String> {
     let known: &[&str] = match path {
         [Seg::Key(s), Seg::Key(_)] if s == "services" => &SERVICE_KEYS,
-        [] => &["version", "name", "include", "services", "networks", "volumes", "secrets", "configs", "models"],
+        [] => &[
+            "version", "name", "include", "services", "networks", "volumes", "secrets", "configs",
+            "models",
+        ],
         _ => return None,
     };
     let best = known
@@ -289,19 +332,101 @@ fn strsim_distance(a: &str, b: &str) -> usize {
 }
 
 const SERVICE_KEYS: [&str; 95] = [
-    "annotations", "attach", "blkio_config", "build", "cap_add", "cap_drop", "cgroup", "cgroup_parent",
-    "command", "configs", "container_name", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota",
-    "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "depends_on",
-    "deploy", "develop", "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname",
-    "entrypoint", "env_file", "environment", "expose", "extends", "external_links", "extra_hosts", "gpus",
-    "group_add", "healthcheck", "hostname", "image", "init", "ipc", "isolation", "label_file", "labels",
-    "links", "logging", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness", "memswap_limit",
-    "models", "network_mode", "networks", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit",
-    "platform", "ports", "post_start", "pre_stop", "privileged", "profiles", "provider", "pull_policy",
-    "pull_refresh_after", "read_only", "restart", "runtime", "scale", "secrets", "security_opt", "shm_size",
-    "stdin_open", "stop_grace_period", "stop_signal", "storage_opt", "sysctls", "tmpfs", "tty", "ulimits",
-    "use_api_socket", "user", "userns_mode", "uts", "volumes", "volumes_from", "working_dir", "net",
-    "volume_driver", "log_driver",
+    "annotations",
+    "attach",
+    "blkio_config",
+    "build",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "command",
+    "configs",
+    "container_name",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "depends_on",
+    "deploy",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "extends",
+    "external_links",
+    "extra_hosts",
+    "gpus",
+    "group_add",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "ipc",
+    "isolation",
+    "label_file",
+    "labels",
+    "links",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "network_mode",
+    "networks",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "ports",
+    "post_start",
+    "pre_stop",
+    "privileged",
+    "profiles",
+    "provider",
+    "pull_policy",
+    "pull_refresh_after",
+    "read_only",
+    "restart",
+    "runtime",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "use_api_socket",
+    "user",
+    "userns_mode",
+    "uts",
+    "volumes",
+    "volumes_from",
+    "working_dir",
+    "net",
+    "volume_driver",
+    "log_driver",
 ];
 
 #[cfg(test)]
@@ -333,6 +458,7 @@ mod tests {
 
     #[test]
     fn valid_file_passes() {
-        check("services:\n  web:\n    image: x\n    ports: ['80:80']\n    environment: {A: 1}\n").unwrap();
+        check("services:\n  web:\n    image: x\n    ports: ['80:80']\n    environment: {A: 1}\n")
+            .unwrap();
     }
 }

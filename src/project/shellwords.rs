@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn splits_like_go_shellwords() {
         assert_eq!(split("echo hi && echo there").unwrap(), ["echo", "hi"]);
-        assert_eq!(split(r#"echo "a\"b" 'x\y' c\ d"#).unwrap(), ["echo", "a\"b", "x\\y", "c d"]);
+        assert_eq!(
+            split(r#"echo "a\"b" 'x\y' c\ d"#).unwrap(),
+            ["echo", "a\"b", "x\\y", "c d"]
+        );
         assert_eq!(split("echo `date` x").unwrap(), ["echo", "`date`", "x"]);
         assert_eq!(split("echo $(date) y").unwrap(), ["echo", "$(date)", "y"]);
         assert_eq!(split("echo 2>b").unwrap(), ["echo"]);

@@ -32,7 +32,10 @@ impl std::fmt::Display for TemplateError {
                 if reason.is_empty() {
                     write!(f, "required variable {variable} is missing a value")
                 } else {
-                    write!(f, "required variable {variable} is missing a value: {reason}")
+                    write!(
+                        f,
+                        "required variable {variable} is missing a value: {reason}"
+                    )
                 }
             }
         }
@@ -97,16 +100,20 @@ fn replacement(substring: &str, lookup: &dyn Lookup) -> Result<String, TemplateE
         rest = &substring[idx + 1..];
         sub = &substring[..=idx];
     }
-    let caps = PATTERN
-        .captures(sub)
-        .ok_or(TemplateError::Invalid { template: String::new() })?;
+    let caps = PATTERN.captures(sub).ok_or(TemplateError::Invalid {
+        template: String::new(),
+    })?;
     if caps.name("escaped").is_some() {
         return Ok("$".to_string());
     }
     let (name, braced) = match (caps.name("named"), caps.name("braced")) {
         (Some(n), _) if !n.as_str().is_empty() => (n.as_str(), false),
         (_, Some(b)) if !b.as_str().is_empty() => (b.as_str(), true),
-        _ => return Err(TemplateError::Invalid { template: String::new() }),
+        _ => {
+            return Err(TemplateError::Invalid {
+                template: String::new(),
+            });
+        }
     };
     if braced && let Some(op) = op {
         if let Some(value) = apply_operator(op, name, lookup)? {
@@ -160,7 +167,11 @@ fn first_brace_closing_index(s: &str) -> Option<usize> {
 }
 
 /// Apply `${name<op>arg}`; `Ok(None)` when the operator is not in `substitution`.
-fn apply_operator(op: &str, substitution: &str, lookup: &dyn Lookup) -> Result<Option<String>, TemplateError> {
+fn apply_operator(
+    op: &str,
+    substitution: &str,
+    lookup: &dyn Lookup,
+) -> Result<Option<String>, TemplateError> {
     let Some((name, arg)) = substitution.split_once(op) else {
         return Ok(None);
     };
@@ -257,7 +268,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn sub(t: &str, e: &HashMap<String, String>) -> Result<String, TemplateError> {
@@ -269,7 +283,10 @@ mod tests {
     fn all_modifiers() {
         let e = env(&[("SET", "v"), ("EMPTY", "")]);
         assert_eq!(sub("$SET ${SET}", &e).unwrap(), "v v");
-        assert_eq!(sub("${UNSET:-d} ${EMPTY:-d} ${SET:-d}", &e).unwrap(), "d d v");
+        assert_eq!(
+            sub("${UNSET:-d} ${EMPTY:-d} ${SET:-d}", &e).unwrap(),
+            "d d v"
+        );
         assert_eq!(sub("${UNSET-d} ${EMPTY-d} ${SET-d}", &e).unwrap(), "d  v");
         assert_eq!(sub("${UNSET:+a} ${EMPTY:+a} ${SET:+a}", &e).unwrap(), "  a");
         assert_eq!(sub("${UNSET+a} ${EMPTY+a} ${SET+a}", &e).unwrap(), " a a");
@@ -300,7 +317,9 @@ mod tests {
         let e = env(&[]);
         assert_eq!(
             sub("x ${A:b}", &e).unwrap_err(),
-            TemplateError::Invalid { template: "x ${A:b}".into() }
+            TemplateError::Invalid {
+                template: "x ${A:b}".into()
+            }
         );
         assert!(sub("${}", &e).is_err());
         assert!(sub("${1}", &e).is_err());

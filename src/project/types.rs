@@ -146,7 +146,10 @@ pub struct Service {
     pub name: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub annotations: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attach: Option<bool>,
@@ -200,11 +203,17 @@ pub struct Service {
     pub device_cgroup_rules: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<DeviceMapping>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub dns: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns_opt: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub dns_search: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub dockerfile: String,
@@ -215,20 +224,32 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<Provider>,
     /// Values are `None` for variables declared without a value and not found anywhere.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping_with_equals")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping_with_equals"
+    )]
     pub environment: BTreeMap<String, Option<String>>,
     /// Env files (folded into `environment` by the loader; kept for tools that need them).
     #[serde(skip_serializing_if = "skip_env_files")]
     pub env_file: Vec<EnvFile>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_or_number_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_or_number_list"
+    )]
     pub expose: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extends: Option<Extends>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_links: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_hosts_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_hosts_list"
+    )]
     pub extra_hosts: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_or_number_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_or_number_list"
+    )]
     pub group_add: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gpus: Vec<DeviceRequest>,
@@ -244,9 +265,15 @@ pub struct Service {
     pub ipc: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub isolation: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub labels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "skip_label_files", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "skip_label_files",
+        deserialize_with = "de_string_list"
+    )]
     pub label_file: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
@@ -254,7 +281,10 @@ pub struct Service {
     pub logging: Option<Logging>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub log_driver: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub log_opt: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Bytes::is_zero")]
     pub mem_limit: Bytes,
@@ -266,7 +296,10 @@ pub struct Service {
     pub mem_swappiness: Bytes,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub mac_address: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_models")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_models"
+    )]
     pub models: BTreeMap<String, Option<ServiceModel>>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub net: String,
@@ -311,11 +344,20 @@ pub struct Service {
     pub stop_grace_period: Option<Duration>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub stop_signal: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub storage_opt: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub sysctls: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub tmpfs: Vec<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub tty: bool,
@@ -391,7 +433,10 @@ impl Service {
 pub struct Provider {
     #[serde(rename = "type", skip_serializing_if = "String::is_empty")]
     pub kind: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_multi_options")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_multi_options"
+    )]
     pub options: BTreeMap<String, Vec<String>>,
 }
 
@@ -428,27 +473,51 @@ pub struct Build {
     pub dockerfile_inline: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub entitlements: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping_with_equals")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping_with_equals"
+    )]
     pub args: BTreeMap<String, Option<String>>,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "de_stringish")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "de_stringish"
+    )]
     pub provenance: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "de_stringish")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "de_stringish"
+    )]
     pub sbom: String,
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_ssh")]
     pub ssh: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub labels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub cache_from: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub cache_to: Vec<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub no_cache: bool,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub additional_contexts: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "is_false")]
     pub pull: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_hosts_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_hosts_list"
+    )]
     pub extra_hosts: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub isolation: String,
@@ -460,11 +529,17 @@ pub struct Build {
     pub secrets: Vec<FileReference>,
     #[serde(skip_serializing_if = "Bytes::is_zero")]
     pub shm_size: Bytes,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub tags: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub ulimits: BTreeMap<String, Ulimit>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub platforms: Vec<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub privileged: bool,
@@ -491,9 +566,15 @@ pub struct WatchRule {
     /// Always rendered in JSON (a Go struct value, `command: null` when unset).
     #[serde(skip_serializing_if = "empty_in_yaml")]
     pub exec: ServiceHook,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub include: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_string_list")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_string_list"
+    )]
     pub ignore: Vec<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub initial_sync: bool,
@@ -512,7 +593,10 @@ pub struct ServiceHook {
     pub privileged: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping_with_equals")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping_with_equals"
+    )]
     pub environment: BTreeMap<String, Option<String>>,
 }
 
@@ -577,9 +661,15 @@ pub struct FileReference {
     pub source: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub target: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "de_stringish")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "de_stringish"
+    )]
     pub uid: String,
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "de_stringish")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "de_stringish"
+    )]
     pub gid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<FileMode>,
@@ -599,10 +689,13 @@ impl<'de> Deserialize<'de> for FileMode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Scalar::deserialize(d)? {
             Scalar::Int(i) => Ok(FileMode(i)),
-            Scalar::Str(s) => i64::from_str_radix(&s, 8)
-                .map(FileMode)
-                .map_err(|_| de::Error::custom(format!("strconv.ParseInt: parsing {s:?}: invalid syntax"))),
-            other => Err(de::Error::custom(format!("unexpected value type {} for mode", other.type_name()))),
+            Scalar::Str(s) => i64::from_str_radix(&s, 8).map(FileMode).map_err(|_| {
+                de::Error::custom(format!("strconv.ParseInt: parsing {s:?}: invalid syntax"))
+            }),
+            other => Err(de::Error::custom(format!(
+                "unexpected value type {} for mode",
+                other.type_name()
+            ))),
         }
     }
 }
@@ -645,7 +738,10 @@ pub struct Deploy {
     pub mode: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i64>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_config: Option<UpdateConfig>,
@@ -713,11 +809,17 @@ pub struct DeviceRequest {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub driver: String,
     /// `-1` means all.
-    #[serde(skip_serializing_if = "is_zero_i64", deserialize_with = "de_device_count")]
+    #[serde(
+        skip_serializing_if = "is_zero_i64",
+        deserialize_with = "de_device_count"
+    )]
     pub count: i64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_ids: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub options: BTreeMap<String, String>,
 }
 
@@ -798,7 +900,10 @@ pub struct Extends {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Healthcheck {
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "de_healthcheck_test")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "de_healthcheck_test"
+    )]
     pub test: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
@@ -819,7 +924,10 @@ pub struct Healthcheck {
 pub struct Logging {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub driver: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub options: BTreeMap<String, String>,
 }
 
@@ -828,7 +936,10 @@ pub struct Logging {
 pub struct ServiceNetwork {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub driver_opts: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub gw_priority: i64,
@@ -858,7 +969,10 @@ pub struct Port {
     #[serde(skip_serializing_if = "is_zero_u32")]
     pub target: u32,
     /// Host port or range (`"8080"`, `"8000-8010"`); empty: any free port.
-    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "de_stringish")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "de_stringish"
+    )]
     pub published: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub protocol: String,
@@ -906,7 +1020,10 @@ pub struct VolumeBind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VolumeVolume {
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "is_false")]
     pub nocopy: bool,
@@ -981,8 +1098,16 @@ impl<'de> Deserialize<'de> for Ulimit {
             Pair(SoftHard),
         }
         Ok(match U::deserialize(d)? {
-            U::Single(i) => Ulimit { single: i, soft: 0, hard: 0 },
-            U::Pair(p) => Ulimit { single: 0, soft: p.soft, hard: p.hard },
+            U::Single(i) => Ulimit {
+                single: i,
+                soft: 0,
+                hard: 0,
+            },
+            U::Pair(p) => Ulimit {
+                single: 0,
+                soft: p.soft,
+                hard: p.hard,
+            },
         })
     }
 }
@@ -996,7 +1121,10 @@ pub struct Network {
     pub name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub driver: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub driver_opts: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "empty_in_yaml")]
     pub ipam: Ipam,
@@ -1006,7 +1134,10 @@ pub struct Network {
     pub internal: bool,
     #[serde(skip_serializing_if = "is_false")]
     pub attachable: bool,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_ipv4: Option<bool>,
@@ -1034,7 +1165,10 @@ pub struct IpamPool {
     pub gateway: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub ip_range: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub aux_addresses: BTreeMap<String, String>,
 }
 
@@ -1045,11 +1179,17 @@ pub struct Volume {
     pub name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub driver: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub driver_opts: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "is_false")]
     pub external: bool,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_deserializing, flatten, serialize_with = "ser_extensions")]
     pub extensions: Extensions,
@@ -1070,11 +1210,17 @@ pub struct FileObject {
     pub content: String,
     #[serde(skip_serializing_if = "is_false")]
     pub external: bool,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub driver: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "de_mapping")]
+    #[serde(
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "de_mapping"
+    )]
     pub driver_opts: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub template_driver: String,
@@ -1115,7 +1261,9 @@ impl Serialize for Duration {
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Scalar::deserialize(d)?.go_string();
-        units::parse_duration(&s).map(Duration::from_nanos).map_err(de::Error::custom)
+        units::parse_duration(&s)
+            .map(Duration::from_nanos)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -1139,7 +1287,9 @@ impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Scalar::deserialize(d)? {
             Scalar::Int(i) => Ok(Bytes(i)),
-            Scalar::Str(s) => units::ram_in_bytes(&s).map(Bytes).map_err(de::Error::custom),
+            Scalar::Str(s) => units::ram_in_bytes(&s)
+                .map(Bytes)
+                .map_err(de::Error::custom),
             Scalar::Float(f) => Ok(Bytes(f as i64)),
             _ => Ok(Bytes(0)),
         }
@@ -1279,9 +1429,19 @@ impl Loose {
     fn go_string(&self) -> String {
         match self {
             Loose::Scalar(s) => s.go_string(),
-            Loose::List(items) => format!("[{}]", items.iter().map(Loose::go_string).collect::<Vec<_>>().join(" ")),
+            Loose::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(Loose::go_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             Loose::Map(m) => {
-                let mut parts: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{}", v.go_string())).collect();
+                let mut parts: Vec<String> = m
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", v.go_string()))
+                    .collect();
                 parts.sort();
                 format!("map[{}]", parts.join(" "))
             }
@@ -1292,7 +1452,9 @@ impl Loose {
 fn de_command<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     match Loose::deserialize(d)? {
         Loose::Scalar(Scalar::Null) => Ok(None),
-        Loose::Scalar(Scalar::Str(s)) => super::shellwords::split(&s).map(Some).map_err(de::Error::custom),
+        Loose::Scalar(Scalar::Str(s)) => super::shellwords::split(&s)
+            .map(Some)
+            .map_err(de::Error::custom),
         Loose::List(items) => Ok(Some(items.iter().map(Loose::go_string).collect())),
         other => Ok(Some(vec![other.go_string()])),
     }
@@ -1322,8 +1484,9 @@ fn de_float32<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let f = match Scalar::deserialize(d)? {
         Scalar::Int(i) => i as f64,
         Scalar::Float(f) => f,
-        Scalar::Str(s) => units::go_parse_float(&s)
-            .ok_or_else(|| de::Error::custom(format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")))?,
+        Scalar::Str(s) => units::go_parse_float(&s).ok_or_else(|| {
+            de::Error::custom(format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))
+        })?,
         Scalar::Null => 0.0,
         Scalar::Bool(_) => return Err(de::Error::custom("expected a number")),
     };
@@ -1341,16 +1504,23 @@ fn de_device_count<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     match Scalar::deserialize(d)? {
         Scalar::Int(i) => Ok(i),
         Scalar::Str(s) if s.eq_ignore_ascii_case("all") => Ok(-1),
-        Scalar::Str(s) => s
-            .parse::<i64>()
-            .map_err(|_| de::Error::custom(format!("invalid value {s:?}, the only value allowed is 'all' or a number"))),
+        Scalar::Str(s) => s.parse::<i64>().map_err(|_| {
+            de::Error::custom(format!(
+                "invalid value {s:?}, the only value allowed is 'all' or a number"
+            ))
+        }),
         Scalar::Null => Ok(0),
-        other => Err(de::Error::custom(format!("invalid type {} for device count", other.type_name()))),
+        other => Err(de::Error::custom(format!(
+            "invalid type {} for device count",
+            other.type_name()
+        ))),
     }
 }
 
 /// `KEY: value` mapping or `KEY=value` list; `KEY` alone / null values give `None`.
-fn de_mapping_with_equals<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Option<String>>, D::Error> {
+fn de_mapping_with_equals<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Option<String>>, D::Error> {
     let mut out = BTreeMap::new();
     match Loose::deserialize(d)? {
         Loose::Map(m) => {
@@ -1411,7 +1581,9 @@ fn de_mapping<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
     Ok(out)
 }
 
-fn de_multi_options<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+fn de_multi_options<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
     let mut out = BTreeMap::new();
     if let Loose::Map(m) = Loose::deserialize(d)? {
         for (k, v) in m {
@@ -1426,7 +1598,9 @@ fn de_multi_options<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, 
     Ok(out)
 }
 
-fn de_models<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Option<ServiceModel>>, D::Error> {
+fn de_models<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Option<ServiceModel>>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum M {

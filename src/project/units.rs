@@ -62,7 +62,11 @@ pub fn parse_duration(s: &str) -> Result<i128, String> {
             "h" => 3600 * 1_000_000_000,
             "d" => 24 * 3600 * 1_000_000_000,
             "w" => 7 * 24 * 3600 * 1_000_000_000,
-            _ => return Err(format!("time: unknown unit \"{unit}\" in duration \"{orig}\"")),
+            _ => {
+                return Err(format!(
+                    "time: unknown unit \"{unit}\" in duration \"{orig}\""
+                ));
+            }
         };
         let ip: i128 = if int_part.is_empty() {
             0
@@ -120,11 +124,7 @@ pub fn format_duration(ns: i128) -> String {
         }
         out.push_str(&tail);
     }
-    if neg {
-        format!("-{out}")
-    } else {
-        out
-    }
+    if neg { format!("-{out}") } else { out }
 }
 
 fn fmt_frac(v: u128, prec: u32) -> (String, u128) {
@@ -163,9 +163,8 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
     } else {
         (&s[..sep], &s[sep + 1..])
     };
-    let size: f64 = go_parse_float(num).ok_or_else(|| {
-        format!("strconv.ParseFloat: parsing \"{num}\": invalid syntax")
-    })?;
+    let size: f64 = go_parse_float(num)
+        .ok_or_else(|| format!("strconv.ParseFloat: parsing \"{num}\": invalid syntax"))?;
     if size < 0.0 {
         return Err(format!("invalid size: '{s}'"));
     }
@@ -224,7 +223,11 @@ pub fn go_float(f: f64, bits: u32) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let (neg, digits, dp) = shortest_digits(f, bits);
     let exp = dp - 1;

@@ -146,7 +146,11 @@ pub fn parse_ports(raw: &str) -> Result<Vec<PortSpec>, String> {
     if ip.starts_with('[') {
         match ip.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
             Some(inner) if !inner.contains(['[', ']']) => ip = inner.to_string(),
-            _ => return Err(format!("invalid IP address {ip}: address {ip}:: missing port in address")),
+            _ => {
+                return Err(format!(
+                    "invalid IP address {ip}: address {ip}:: missing port in address"
+                ));
+            }
         }
     }
     if !ip.is_empty() && ip.parse::<IpAddr>().is_err() {
@@ -155,8 +159,8 @@ pub fn parse_ports(raw: &str) -> Result<Vec<PortSpec>, String> {
     if container_port.is_empty() {
         return Err(format!("no port specified: {raw}<empty>"));
     }
-    let (start, end) =
-        parse_port_range(container_port).map_err(|_| format!("invalid containerPort: {container_port}"))?;
+    let (start, end) = parse_port_range(container_port)
+        .map_err(|_| format!("invalid containerPort: {container_port}"))?;
     let (mut hstart, mut hend) = (0u64, 0u64);
     if !host_port.is_empty() {
         (hstart, hend) =
@@ -181,12 +185,14 @@ pub fn parse_ports(raw: &str) -> Result<Vec<PortSpec>, String> {
         if start == end && hstart != hend {
             published = format!("{published}-{hend}");
         }
-        out.entry(format!("{cport}/{proto_l}")).or_default().push(PortSpec {
-            host_ip: ip.clone(),
-            target: cport as u32,
-            published,
-            protocol: proto_l.clone(),
-        });
+        out.entry(format!("{cport}/{proto_l}"))
+            .or_default()
+            .push(PortSpec {
+                host_ip: ip.clone(),
+                target: cport as u32,
+                published,
+                protocol: proto_l.clone(),
+            });
     }
     Ok(out.into_values().flatten().collect())
 }
@@ -243,12 +249,24 @@ mod tests {
         let v = parse_volume("named:/x").unwrap();
         assert_eq!((v.kind, v.volume), ("volume", Some(false)));
         let v = parse_volume("/anon").unwrap();
-        assert_eq!((v.kind, v.target.as_deref(), v.source), ("volume", Some("/anon"), None));
+        assert_eq!(
+            (v.kind, v.target.as_deref(), v.source),
+            ("volume", Some("/anon"), None)
+        );
         assert_eq!(
             parse_volume(":/text_file.txt").unwrap_err(),
             "invalid spec: :/text_file.txt: empty section between colons"
         );
-        assert!(parse_volume("a:b:c:d").unwrap_err().ends_with("too many colons"));
+        assert!(
+            parse_volume("/a:/b:ro:x")
+                .unwrap_err()
+                .ends_with("too many colons")
+        );
+        // a one-letter source is a Windows drive: `a:b` is the source
+        assert_eq!(
+            parse_volume("a:b:c:d").unwrap().source.as_deref(),
+            Some("a:b")
+        );
     }
 
     #[test]

@@ -112,7 +112,12 @@ impl<'a> Builder<'a> {
     }
 
     /// Build the node starting with `ev`. `path` is the mapping-key path, for error messages.
-    fn node(&mut self, ev: Event<'a>, span: Span, path: &mut Vec<String>) -> Result<Node, YamlError> {
+    fn node(
+        &mut self,
+        ev: Event<'a>,
+        span: Span,
+        path: &mut Vec<String>,
+    ) -> Result<Node, YamlError> {
         self.spend(1, &span)?;
         let pos = self.pos(&span);
         match ev {
@@ -231,11 +236,19 @@ impl<'a> Builder<'a> {
             let sources: Vec<Node> = match m.v {
                 Value::Map(_) => vec![m],
                 Value::Seq(items) => items,
-                _ => return Err(self.err(&span, "map merge requires map or sequence of maps as the value")),
+                _ => {
+                    return Err(self.err(
+                        &span,
+                        "map merge requires map or sequence of maps as the value",
+                    ));
+                }
             };
             for src in sources {
                 let Value::Map(entries) = src.v else {
-                    return Err(self.err(&span, "map merge requires map or sequence of maps as the value"));
+                    return Err(self.err(
+                        &span,
+                        "map merge requires map or sequence of maps as the value",
+                    ));
                 };
                 for (k, v) in entries {
                     if !map.contains_key(&k) {
@@ -272,7 +285,12 @@ fn compose_tag(tag: Option<&str>) -> Option<Tag> {
 }
 
 /// Resolve a scalar like yaml.v3 does when decoding into `interface{}`.
-fn resolve_scalar(v: &str, style: ScalarStyle, tag: Option<&str>, pos: Pos) -> Result<Node, String> {
+fn resolve_scalar(
+    v: &str,
+    style: ScalarStyle,
+    tag: Option<&str>,
+    pos: Pos,
+) -> Result<Node, String> {
     let resolvable = matches!(
         tag,
         None | Some("!!str")
@@ -318,7 +336,9 @@ pub fn resolve_plain(s: &str) -> Value {
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         _ => {}
     }
@@ -384,18 +404,39 @@ pub fn is_timestamp(s: &str) -> bool {
         while *i < b.len() && b[*i].is_ascii_digit() && *i - st < max {
             *i += 1;
         }
-        if *i == st { None } else { s[st..*i].parse().ok() }
+        if *i == st {
+            None
+        } else {
+            s[st..*i].parse().ok()
+        }
     };
     let year: u32 = s[..4].parse().unwrap_or(0);
     i += 1;
-    let Some(month) = num(&mut i, 2) else { return false };
+    let Some(month) = num(&mut i, 2) else {
+        return false;
+    };
     if i >= b.len() || b[i] != b'-' {
         return false;
     }
     i += 1;
-    let Some(day) = num(&mut i, 2) else { return false };
+    let Some(day) = num(&mut i, 2) else {
+        return false;
+    };
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&month) || day == 0 || day > days[(month - 1) as usize] {
         return false;
     }
@@ -407,17 +448,23 @@ pub fn is_timestamp(s: &str) -> bool {
         return false;
     }
     i += 1;
-    let Some(h) = num(&mut i, 2) else { return false };
+    let Some(h) = num(&mut i, 2) else {
+        return false;
+    };
     if i >= b.len() || b[i] != b':' {
         return false;
     }
     i += 1;
-    let Some(m) = num(&mut i, 2) else { return false };
+    let Some(m) = num(&mut i, 2) else {
+        return false;
+    };
     if i >= b.len() || b[i] != b':' {
         return false;
     }
     i += 1;
-    let Some(sec) = num(&mut i, 2) else { return false };
+    let Some(sec) = num(&mut i, 2) else {
+        return false;
+    };
     if h > 23 || m > 59 || sec > 59 {
         return false;
     }
@@ -556,7 +603,9 @@ mod tests {
 
     #[test]
     fn scalars_resolve_like_yaml_v3() {
-        let n = one("a: 0755\nb: yes\nc: 1_000\nd: '1'\ne: 1.50\nf: ~\ng: 0x1F\nh: 08\ni: 2001-12-14\nj: True\n");
+        let n = one(
+            "a: 0755\nb: yes\nc: 1_000\nd: '1'\ne: 1.50\nf: ~\ng: 0x1F\nh: 08\ni: 2001-12-14\nj: True\n",
+        );
         let m = n.as_map().unwrap();
         assert_eq!(m["a"].v, Value::Int(493));
         assert_eq!(m["b"].v, Value::Str("yes".into()));
