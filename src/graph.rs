@@ -64,7 +64,7 @@ impl ServiceGraph {
             Black,
         }
         let mut color = vec![Color::White; self.graph.node_count()];
-        for (_, &start) in &self.index {
+        for &start in self.index.values() {
             if color[start.index()] != Color::White {
                 continue;
             }

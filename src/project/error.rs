@@ -42,14 +42,8 @@ fn display_path(p: &std::path::Path) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
     /// The model is invalid: bad syntax, schema violation, failed reference...
-    #[error("{}", render(location.as_ref(), path, message))]
-    Invalid {
-        location: Option<Location>,
-        /// Field path, e.g. `services.web.ports[0]` (may be empty).
-        path: String,
-        message: String,
-        hint: Option<String>,
-    },
+    #[error("{0}")]
+    Invalid(Box<Invalid>),
     /// No compose file was given and none was found.
     #[error("no configuration file provided: not found")]
     NoConfigFile { searched_from: PathBuf },
@@ -60,6 +54,22 @@ pub enum ProjectError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Details of an invalid model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub location: Option<Location>,
+    /// Field path, e.g. `services.web.ports[0]` (may be empty).
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&render(self.location.as_ref(), &self.path, &self.message))
+    }
 }
 
 fn render(location: Option<&Location>, path: &str, message: &str) -> String {
@@ -78,16 +88,16 @@ fn render(location: Option<&Location>, path: &str, message: &str) -> String {
 
 impl ProjectError {
     pub fn invalid(message: impl Into<String>) -> ProjectError {
-        ProjectError::Invalid {
+        ProjectError::Invalid(Box::new(Invalid {
             location: None,
             path: String::new(),
             message: message.into(),
             hint: None,
-        }
+        }))
     }
     pub fn hint(&self) -> Option<&str> {
         match self {
-            ProjectError::Invalid { hint, .. } => hint.as_deref(),
+            ProjectError::Invalid(i) => i.hint.as_deref(),
             ProjectError::NoConfigFile { .. } => Some(
                 "run in a folder with a `compose.yaml` (or a parent of it), or name the file with `-f`",
             ),
@@ -96,7 +106,7 @@ impl ProjectError {
     }
     pub fn location(&self) -> Option<&Location> {
         match self {
-            ProjectError::Invalid { location, .. } => location.as_ref(),
+            ProjectError::Invalid(i) => i.location.as_ref(),
             _ => None,
         }
     }
@@ -139,11 +149,11 @@ impl LoadError {
         } else {
             None
         };
-        ProjectError::Invalid {
+        ProjectError::Invalid(Box::new(Invalid {
             location,
             path: self.path,
             message: self.message,
             hint: self.hint,
-        }
+        }))
     }
 }

@@ -295,11 +295,11 @@ fn merge_ipam_config(c: Node, o: Node, p: &mut Vec<String>) -> Result<Node, Load
         let right = into_mapping(original, false);
         for ov in &overrides {
             let left = into_mapping(ov.clone(), false);
-            if subnet(&left) != subnet(&right) {
-                if !configs.iter().any(|a| subnet(a) == subnet(&left)) {
-                    configs.push(left);
-                    continue;
-                }
+            if subnet(&left) != subnet(&right)
+                && !configs.iter().any(|a| subnet(a) == subnet(&left))
+            {
+                configs.push(left);
+                continue;
             }
             let merged = merge_mappings(right.clone(), left, p)?;
             match configs.iter().position(|a| subnet(a) == subnet(&merged)) {
@@ -348,10 +348,12 @@ fn unique(p: &[String]) -> Option<Indexer> {
             "volumes" => Some(Volume),
             _ => None,
         },
-        ["services", _, "build", f] => match *f {
-            "args" | "additional_contexts" | "platform" | "tags" | "labels" => Some(KeyValue),
-            _ => None,
-        },
+        [
+            "services",
+            _,
+            "build",
+            "args" | "additional_contexts" | "platform" | "tags" | "labels",
+        ] => Some(KeyValue),
         ["services", _, "deploy", "labels"] => Some(KeyValue),
         ["services", _, "networks", _, "aliases" | "link_local_ips"] => Some(KeyValue),
         _ => None,

@@ -552,7 +552,7 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
                         &["services", name, "configs", &idx],
                         format!("service {name:?} refers to undefined config {}", c.source),
                     )
-                    .with_hint(format!("declare it under the top-level `configs:` key")));
+                    .with_hint("declare it under the top-level `configs:` key".to_string()));
             }
         }
         for (i, sec) in s.secrets.iter().enumerate() {
@@ -563,7 +563,7 @@ pub fn check_consistency(p: &Project, loc: &Locator<'_>) -> Result<(), LoadError
                         &["services", name, "secrets", &idx],
                         format!("service {name:?} refers to undefined secret {}", sec.source),
                     )
-                    .with_hint(format!("declare it under the top-level `secrets:` key")));
+                    .with_hint("declare it under the top-level `secrets:` key".to_string()));
             }
         }
         if let (Some(scale), Some(d)) = (s.scale, &s.deploy)
@@ -776,12 +776,7 @@ pub fn with_selected_services(mut p: Project, names: &[String]) -> Result<Projec
         }
         let Some(s) = p.services.get(&n) else {
             if required {
-                return Err(ProjectError::Invalid {
-                    location: None,
-                    path: String::new(),
-                    message: format!("no such service: {n}"),
-                    hint: None,
-                });
+                return Err(ProjectError::invalid(format!("no such service: {n}")));
             }
             continue;
         };

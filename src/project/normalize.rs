@@ -126,10 +126,8 @@ fn normalize_networks(dict: &mut Node) {
                         s.insert("networks".into(), default_net());
                         uses_default = true;
                     }
-                    Value::Map(m) => {
-                        if m.contains_key("default") {
-                            uses_default = true;
-                        }
+                    Value::Map(m) if m.contains_key("default") => {
+                        uses_default = true;
                     }
                     Value::Null => {
                         s.insert("networks".into(), default_net());

@@ -101,15 +101,15 @@ pub fn normalize_project_name(s: &str) -> String {
 }
 
 pub fn invalid_project_name(name: &str) -> ProjectError {
-    ProjectError::Invalid {
+    let fixed = normalize_project_name(name);
+    ProjectError::Invalid(Box::new(super::error::Invalid {
         location: None,
         path: String::new(),
         message: format!(
             "invalid project name {name:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
         ),
-        hint: Some(format!("try `{}`", normalize_project_name(name)))
-            .filter(|_| !normalize_project_name(name).is_empty()),
-    }
+        hint: (!fixed.is_empty()).then(|| format!("try `{fixed}`")),
+    }))
 }
 
 struct State<'a> {

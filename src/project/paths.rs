@@ -268,10 +268,7 @@ pub fn relative(base: &str, target: &str) -> Option<String> {
     let b: Vec<&str> = base.split('/').filter(|s| !s.is_empty()).collect();
     let t: Vec<&str> = target.split('/').filter(|s| !s.is_empty()).collect();
     let common = b.iter().zip(t.iter()).take_while(|(x, y)| x == y).count();
-    let mut parts: Vec<&str> = Vec::new();
-    for _ in common..b.len() {
-        parts.push("..");
-    }
+    let mut parts: Vec<&str> = vec![".."; b.len() - common];
     parts.extend(&t[common..]);
     if parts.is_empty() {
         Some(".".into())

@@ -39,57 +39,45 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
             continue;
         }
         match r {
-            '`' => {
-                if !sq && !dq && !dollar_q {
-                    bq = !bq;
+            '`' if !sq && !dq && !dollar_q => {
+                bq = !bq;
+            }
+            ')' if !sq && !dq && !bq => {
+                if dollar_q {
+                    dollar_q = false;
+                } else {
+                    return Err("invalid command line string".into());
                 }
             }
-            ')' => {
-                if !sq && !dq && !bq {
-                    if dollar_q {
-                        dollar_q = false;
-                    } else {
-                        return Err("invalid command line string".into());
-                    }
-                }
-            }
-            '(' => {
-                if !sq && !dq && !bq {
-                    if !dollar_q && buf.ends_with('$') {
-                        dollar_q = true;
-                        buf.push('(');
-                        continue;
-                    } else {
-                        return Err("invalid command line string".into());
-                    }
-                }
-            }
-            '"' => {
-                if !sq && !dollar_q {
-                    if dq {
-                        got = Got::Quoted;
-                    }
-                    dq = !dq;
+            '(' if !sq && !dq && !bq => {
+                if !dollar_q && buf.ends_with('$') {
+                    dollar_q = true;
+                    buf.push('(');
                     continue;
+                } else {
+                    return Err("invalid command line string".into());
                 }
             }
-            '\'' => {
-                if !dq && !dollar_q {
-                    if sq {
-                        got = Got::Quoted;
-                    }
-                    sq = !sq;
-                    continue;
+            '"' if !sq && !dollar_q => {
+                if dq {
+                    got = Got::Quoted;
                 }
+                dq = !dq;
+                continue;
             }
-            ';' | '&' | '|' | '<' | '>' => {
-                if !(sq || dq || bq || dollar_q) {
-                    if r == '>' && buf.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-                        // `2>file`: the fd number is not an argument
-                        got = Got::No;
-                    }
-                    break;
+            '\'' if !dq && !dollar_q => {
+                if sq {
+                    got = Got::Quoted;
                 }
+                sq = !sq;
+                continue;
+            }
+            ';' | '&' | '|' | '<' | '>' if !(sq || dq || bq || dollar_q) => {
+                if r == '>' && buf.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                    // `2>file`: the fd number is not an argument
+                    got = Got::No;
+                }
+                break;
             }
             _ => {}
         }

@@ -115,11 +115,12 @@ fn replacement(substring: &str, lookup: &dyn Lookup) -> Result<String, TemplateE
             });
         }
     };
-    if braced && let Some(op) = op {
-        if let Some(value) = apply_operator(op, name, lookup)? {
-            let nested = substitute(rest, lookup)?;
-            return Ok(value + &nested);
-        }
+    if braced
+        && let Some(op) = op
+        && let Some(value) = apply_operator(op, name, lookup)?
+    {
+        let nested = substitute(rest, lookup)?;
+        return Ok(value + &nested);
     }
     match lookup.lookup(name) {
         Some(v) => Ok(v),

@@ -235,7 +235,7 @@ pub fn go_float(f: f64, bits: u32) -> String {
     if neg {
         out.push('-');
     }
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         // %e with the shortest digits
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
@@ -262,7 +262,7 @@ pub fn go_float(f: f64, bits: u32) -> String {
 /// Go's `encoding/json` float formatting: `'f'` unless tiny or huge.
 pub fn go_json_float(f: f64, bits: u32) -> String {
     let abs = f.abs();
-    let use_e = abs != 0.0 && (abs < 1e-6 || abs >= 1e21);
+    let use_e = abs != 0.0 && !(1e-6..1e21).contains(&abs);
     let (neg, digits, dp) = shortest_digits(f, bits);
     let mut out = String::new();
     if neg {

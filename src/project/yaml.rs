@@ -422,7 +422,7 @@ pub fn is_timestamp(s: &str) -> bool {
     let Some(day) = num(&mut i, 2) else {
         return false;
     };
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days = [
         31,
         if leap { 29 } else { 28 },
@@ -557,7 +557,7 @@ pub fn go_parse_int(s: &str) -> Option<i64> {
     let mag = parse_uint_base0(body)?;
     if neg {
         if mag <= (i64::MAX as u64) + 1 {
-            Some((mag as i128 * -1) as i64)
+            Some(-(mag as i128) as i64)
         } else {
             None
         }
