@@ -51,19 +51,40 @@ impl DeError {
 
 /// Deserialize `T` from `node`; `path` is the node's field path for messages.
 pub fn from_node<'a, T: serde::Deserialize<'a>>(node: &'a Node, path: &str) -> Result<T, DeError> {
-    T::deserialize(NodeDe {
-        node,
-        path: path.to_string(),
-    })
-    .map_err(|e| e.locate(node, path))
+    let root = PathRef::Root(path);
+    T::deserialize(NodeDe { node, path: &root }).map_err(|e| e.locate(node, &root.render()))
+}
+
+/// The field path of a node, built only when an error needs it.
+enum PathRef<'p> {
+    Root(&'p str),
+    Key(&'p PathRef<'p>, &'p str),
+    Index(&'p PathRef<'p>, usize),
+}
+
+impl PathRef<'_> {
+    fn render(&self) -> String {
+        match self {
+            PathRef::Root(s) => s.to_string(),
+            PathRef::Key(p, k) => {
+                let base = p.render();
+                if base.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{base}.{k}")
+                }
+            }
+            PathRef::Index(p, i) => format!("{}[{i}]", p.render()),
+        }
+    }
 }
 
 static EMPTY: std::sync::LazyLock<super::node::Map> =
     std::sync::LazyLock::new(super::node::Map::new);
 
-struct NodeDe<'a> {
+struct NodeDe<'a, 'p> {
     node: &'a Node,
-    path: String,
+    path: &'p PathRef<'p>,
 }
 
 fn to_bool(s: &str) -> Option<bool> {
@@ -74,9 +95,9 @@ fn to_bool(s: &str) -> Option<bool> {
     }
 }
 
-impl<'a> NodeDe<'a> {
+impl<'a> NodeDe<'a, '_> {
     fn err(&self, msg: impl fmt::Display) -> DeError {
-        <DeError as de::Error>::custom(msg).locate(self.node, &self.path)
+        <DeError as de::Error>::custom(msg).locate(self.node, &self.path.render())
     }
     fn unexpected(&self, want: &str) -> DeError {
         self.err(format!("expected {want}, got {}", self.node.kind_name()))
@@ -105,7 +126,7 @@ macro_rules! de_int {
     };
 }
 
-impl<'de> de::Deserializer<'de> for NodeDe<'de> {
+impl<'de> de::Deserializer<'de> for NodeDe<'de, '_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
@@ -118,15 +139,15 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
             Value::Seq(items) => v.visit_seq(Seq {
                 items,
                 i: 0,
-                path: self.path.clone(),
+                path: self.path,
             }),
             Value::Map(m) => v.visit_map(MapDe {
                 iter: m.iter(),
                 value: None,
-                path: self.path.clone(),
+                path: self.path,
             }),
         };
-        r.map_err(|e| e.locate(self.node, &self.path))
+        r.map_err(|e| e.locate(self.node, &self.path.render()))
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
@@ -226,13 +247,13 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
                 .visit_seq(Seq {
                     items,
                     i: 0,
-                    path: self.path.clone(),
+                    path: self.path,
                 })
-                .map_err(|e| e.locate(self.node, &self.path)),
+                .map_err(|e| e.locate(self.node, &self.path.render())),
             Value::Null => v.visit_seq(Seq {
                 items: &[],
                 i: 0,
-                path: self.path.clone(),
+                path: self.path,
             }),
             _ => Err(self.unexpected("a list")),
         }
@@ -257,16 +278,16 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
                 .visit_map(MapDe {
                     iter: m.iter(),
                     value: None,
-                    path: self.path.clone(),
+                    path: self.path,
                 })
-                .map_err(|e| e.locate(self.node, &self.path)),
+                .map_err(|e| e.locate(self.node, &self.path.render())),
             Value::Null => v
                 .visit_map(MapDe {
                     iter: EMPTY.iter(),
                     value: None,
-                    path: self.path.clone(),
+                    path: self.path,
                 })
-                .map_err(|e| e.locate(self.node, &self.path)),
+                .map_err(|e| e.locate(self.node, &self.path.render())),
             _ => Err(self.unexpected("a mapping")),
         }
     }
@@ -301,13 +322,13 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
     }
 }
 
-struct Seq<'a> {
+struct Seq<'a, 'p> {
     items: &'a [Node],
     i: usize,
-    path: String,
+    path: &'p PathRef<'p>,
 }
 
-impl<'de> SeqAccess<'de> for Seq<'de> {
+impl<'de> SeqAccess<'de> for Seq<'de, '_> {
     type Error = DeError;
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
@@ -316,27 +337,24 @@ impl<'de> SeqAccess<'de> for Seq<'de> {
         let Some(node) = self.items.get(self.i) else {
             return Ok(None);
         };
-        let path = format!("{}[{}]", self.path, self.i);
+        let path = PathRef::Index(self.path, self.i);
         self.i += 1;
-        seed.deserialize(NodeDe {
-            node,
-            path: path.clone(),
-        })
-        .map(Some)
-        .map_err(|e| e.locate(node, &path))
+        seed.deserialize(NodeDe { node, path: &path })
+            .map(Some)
+            .map_err(|e| e.locate(node, &path.render()))
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.items.len() - self.i)
     }
 }
 
-struct MapDe<'a> {
+struct MapDe<'a, 'p> {
     iter: indexmap::map::Iter<'a, String, Node>,
     value: Option<(&'a String, &'a Node)>,
-    path: String,
+    path: &'p PathRef<'p>,
 }
 
-impl<'de> MapAccess<'de> for MapDe<'de> {
+impl<'de> MapAccess<'de> for MapDe<'de, '_> {
     type Error = DeError;
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
@@ -352,20 +370,13 @@ impl<'de> MapAccess<'de> for MapDe<'de> {
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let (k, node) = self.value.take().expect("value after key");
-        let path = if self.path.is_empty() {
-            k.clone()
-        } else {
-            format!("{}.{k}", self.path)
-        };
-        seed.deserialize(NodeDe {
-            node,
-            path: path.clone(),
-        })
-        .map_err(|e| e.locate(node, &path))
+        let path = PathRef::Key(self.path, k);
+        seed.deserialize(NodeDe { node, path: &path })
+            .map_err(|e| e.locate(node, &path.render()))
     }
 }
 
-impl<'de> IntoDeserializer<'de, DeError> for NodeDe<'de> {
+impl<'de, 'p> IntoDeserializer<'de, DeError> for NodeDe<'de, 'p> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self

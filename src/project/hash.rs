@@ -16,7 +16,6 @@
 
 use sha2::{Digest, Sha256};
 
-use super::render::compact_json;
 use super::types::{Project, Service};
 
 /// The config hash of `service` (hex SHA-256).
@@ -30,8 +29,7 @@ pub fn hash_service(service: &Service) -> String {
     }
     s.depends_on.clear();
     s.profiles.clear();
-    let v = serde_json::to_value(&s).expect("service serializes");
-    let json = compact_json(&v);
+    let json = super::render::to_go_json(&s, false);
     hex::encode(Sha256::digest(json.as_bytes()))
 }
 

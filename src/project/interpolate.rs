@@ -32,10 +32,9 @@ impl Lookup for Env<'_> {
     }
 }
 
-fn cast_for(path: &[String]) -> Option<Cast> {
+fn cast_for(p: &[&str]) -> Option<Cast> {
     use Cast::*;
-    let p: Vec<&str> = path.iter().map(String::as_str).collect();
-    match p.as_slice() {
+    match p {
         ["services", _, rest @ ..] => match rest {
             [
                 "cpu_count" | "cpu_period" | "cpu_quota" | "cpu_rt_period" | "cpu_rt_runtime"
@@ -88,59 +87,124 @@ fn display(path: &[String]) -> String {
     s
 }
 
-/// Interpolate all string values of `root`.
-pub fn interpolate(root: &mut Node, env: &Env<'_>) -> Result<(), LoadError> {
-    let mut path = Vec::new();
-    walk(root, &mut path, env)
+/// A path as a linked list on the stack: no allocation per visited key.
+#[derive(Clone, Copy)]
+struct PathNode<'a> {
+    seg: Seg<'a>,
+    parent: Option<&'a PathNode<'a>>,
 }
 
-fn walk(n: &mut Node, path: &mut Vec<String>, env: &Env<'_>) -> Result<(), LoadError> {
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl PathNode<'_> {
+    fn to_vec(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        let mut cur = Some(self);
+        while let Some(n) = cur {
+            v.push(match n.seg {
+                Seg::Key(k) => k.to_string(),
+                Seg::Index(i) => format!("[{i}]"),
+            });
+            cur = n.parent;
+        }
+        v.reverse();
+        v
+    }
+
+    /// Segments with list indexes as `[]`, if the path is short enough to have a cast.
+    fn cast(&self) -> Option<Cast> {
+        let mut segs: [&str; 8] = [""; 8];
+        let mut n = 0;
+        let mut cur = Some(self);
+        while let Some(x) = cur {
+            if n == 8 {
+                return None;
+            }
+            segs[n] = match x.seg {
+                Seg::Key(k) => k,
+                Seg::Index(_) => "[]",
+            };
+            n += 1;
+            cur = x.parent;
+        }
+        segs[..n].reverse();
+        cast_for(&segs[..n])
+    }
+}
+
+/// Interpolate all string values of `root`.
+pub fn interpolate(root: &mut Node, env: &Env<'_>) -> Result<(), LoadError> {
+    match &mut root.v {
+        Value::Map(m) => {
+            for (k, v) in m.iter_mut() {
+                walk(
+                    v,
+                    &PathNode {
+                        seg: Seg::Key(k),
+                        parent: None,
+                    },
+                    env,
+                )?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn walk(n: &mut Node, path: &PathNode<'_>, env: &Env<'_>) -> Result<(), LoadError> {
     match &mut n.v {
         Value::Str(s) => {
-            let value = if template::has_dollar(s) {
+            if template::has_dollar(s) {
                 match template::substitute(s, env) {
-                    Ok(v) => v,
-                    Err(e) => return Err(template_error(e, n.pos, path)),
-                }
-            } else {
-                std::mem::take(s)
-            };
-            let shown: Vec<String> = path.clone();
-            let mut cast_path = path.clone();
-            for seg in cast_path.iter_mut() {
-                if seg.starts_with('[') {
-                    *seg = "[]".into();
+                    Ok(v) => *s = v,
+                    Err(e) => return Err(template_error(e, n.pos, &path.to_vec())),
                 }
             }
-            match cast_for(&cast_path) {
-                None => n.v = Value::Str(value),
-                Some(c) => {
-                    n.v = cast(c, &value).map_err(|e| {
-                        LoadError::at(
-                            n.pos,
-                            display(&shown),
-                            format!("failed to cast to expected type: {e}"),
-                        )
-                    })?;
-                }
+            // casts only exist two to five levels deep
+            if let Some(c) = path.cast() {
+                let value = std::mem::take(s);
+                n.v = cast(c, &value).map_err(|e| {
+                    LoadError::at(
+                        n.pos,
+                        display(&path.to_vec()),
+                        format!("failed to cast to expected type: {e}"),
+                    )
+                })?;
             }
             Ok(())
         }
         Value::Map(m) => {
             for (k, v) in m.iter_mut() {
-                path.push(k.clone());
-                let r = walk(v, path, env);
-                path.pop();
-                r?;
+                if matches!(v.v, Value::Str(_) | Value::Map(_) | Value::Seq(_)) {
+                    walk(
+                        v,
+                        &PathNode {
+                            seg: Seg::Key(k),
+                            parent: Some(path),
+                        },
+                        env,
+                    )?;
+                }
             }
             Ok(())
         }
         Value::Seq(items) => {
             for (i, v) in items.iter_mut().enumerate() {
-                path.push(format!("[{i}]"));
-                let r = walk(v, path, env);
-                path.pop();
-                r?;
+                if matches!(v.v, Value::Str(_) | Value::Map(_) | Value::Seq(_)) {
+                    walk(
+                        v,
+                        &PathNode {
+                            seg: Seg::Index(i),
+                            parent: Some(path),
+                        },
+                        env,
+                    )?;
+                }
             }
             Ok(())
         }

@@ -156,6 +156,8 @@ pub struct Loader {
     pub home: Option<String>,
     /// Parsed documents per file, so a file used by many `extends` is parsed once.
     parsed: HashMap<PathBuf, (u32, Vec<Node>)>,
+    /// Documents parsed ahead (to find the project name), used once by the load.
+    pub pending: HashMap<PathBuf, (u32, Vec<Node>)>,
 }
 
 impl Loader {
@@ -164,6 +166,7 @@ impl Loader {
             files: Vec::new(),
             home,
             parsed: HashMap::new(),
+            pending: HashMap::new(),
         }
     }
 
@@ -176,6 +179,9 @@ impl Loader {
     }
 
     fn parse(&mut self, src: &Source) -> Result<(u32, Vec<Node>), LoadError> {
+        if let Some(p) = self.pending.remove(&src.path) {
+            return Ok(p);
+        }
         if src.content.is_none()
             && let Some(c) = self.parsed.get(&src.path)
         {

@@ -9,8 +9,6 @@
 //! `KEY=VALUE` lists whatever their syntax; `depends_on` and `networks` merge as mappings
 //! whatever their syntax; `logging` options merge only when the driver is the same.
 
-use indexmap::IndexMap;
-
 use super::error::LoadError;
 use super::node::{Map, Node, Value};
 use super::volume_spec;
@@ -361,18 +359,41 @@ fn unique(p: &[String]) -> Option<Indexer> {
 }
 
 /// Remove redefinitions of elements in sequences: the later definition replaces the earlier
-/// one, at the earlier one's place.
+/// one, at the earlier one's place. Only the fields listed in [`unique`] are concerned, so
+/// only their parents are visited.
 pub fn enforce_unicity(n: &mut Node) -> Result<(), LoadError> {
-    let mut p = Vec::new();
-    unicity(n, &mut p)
+    let Some(top) = n.as_map_mut() else {
+        return Ok(());
+    };
+    let mut p: Vec<String> = Vec::with_capacity(6);
+    for kind in ["networks", "services"] {
+        let Some(items) = top.get_mut(kind).and_then(Node::as_map_mut) else {
+            continue;
+        };
+        p.push(kind.to_string());
+        for (name, item) in items.iter_mut() {
+            p.push(name.clone());
+            unicity(item, &mut p, 3)?;
+            p.pop();
+        }
+        p.pop();
+    }
+    Ok(())
 }
 
-fn unicity(n: &mut Node, p: &mut Vec<String>) -> Result<(), LoadError> {
+/// Visit `n` (at path `p`) down to `depth` more levels, de-duplicating listed sequences.
+fn unicity(n: &mut Node, p: &mut Vec<String>, depth: usize) -> Result<(), LoadError> {
     match &mut n.v {
         Value::Map(m) => {
+            if depth == 0 {
+                return Ok(());
+            }
             for (k, v) in m.iter_mut() {
+                if !matches!(v.v, Value::Map(_) | Value::Seq(_)) {
+                    continue;
+                }
                 p.push(k.clone());
-                let r = unicity(v, p);
+                let r = unicity(v, p, depth - 1);
                 p.pop();
                 r?;
             }
@@ -381,7 +402,8 @@ fn unicity(n: &mut Node, p: &mut Vec<String>) -> Result<(), LoadError> {
             if let Some(ix) = unique(p) {
                 let old = std::mem::take(items);
                 let mut seq: Vec<Node> = Vec::with_capacity(old.len());
-                let mut keys: IndexMap<String, usize> = IndexMap::new();
+                let mut keys: std::collections::HashMap<String, usize> =
+                    std::collections::HashMap::with_capacity(old.len());
                 for (i, entry) in old.into_iter().enumerate() {
                     let key = index_key(ix, &entry, p, i)?;
                     if let Some(&j) = keys.get(&key) {

@@ -88,7 +88,7 @@ fn prepare(opts: &LoadOptions) -> Result<Prepared, ProjectError> {
                 LoadError::at(pos, "", e.message)
                     .into_project_error(&loader.files, &opts.working_dir)
             })?;
-        for d in docs {
+        for d in &docs {
             if let Some(n) = d.get("name")
                 && let Value::Str(s) = &n.v
                 && !s.is_empty()
@@ -96,6 +96,7 @@ fn prepare(opts: &LoadOptions) -> Result<Prepared, ProjectError> {
                 names.push((s.clone(), n.pos));
             }
         }
+        loader.pending.insert(s.path.clone(), (idx, docs));
     }
     let mut env = resolved.environment.clone();
     let mut name = String::new();

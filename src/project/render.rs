@@ -9,10 +9,146 @@ use super::units::go_json_float;
 
 /// The project as JSON (`config --format json`), without the `$` escaping.
 pub fn project_json(p: &Project) -> String {
-    let v = serde_json::to_value(p).expect("model serializes");
-    let mut out = String::new();
-    write_json(&v, 0, &mut out, true);
-    out
+    to_go_json(p, true)
+}
+
+/// Serialize straight to Go-style JSON text (no intermediate value).
+pub fn to_go_json<T: serde::Serialize + ?Sized>(v: &T, pretty: bool) -> String {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, GoFormatter::new(pretty));
+    v.serialize(&mut ser).expect("model serializes");
+    String::from_utf8(buf).expect("JSON is UTF-8")
+}
+
+/// `encoding/json` output details: `MarshalIndent(v, "", "  ")` layout, `<>&` and
+/// U+2028/U+2029 escaped, `\b`/`\f` as `\u0008`/`\u000c`, Go float formatting.
+struct GoFormatter {
+    pretty: bool,
+    level: usize,
+    has_value: bool,
+}
+
+impl GoFormatter {
+    fn new(pretty: bool) -> GoFormatter {
+        GoFormatter {
+            pretty,
+            level: 0,
+            has_value: false,
+        }
+    }
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        if self.pretty {
+            w.write_all(b"\n")?;
+            for _ in 0..self.level {
+                w.write_all(b"  ")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for GoFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f64) -> std::io::Result<()> {
+        w.write_all(go_json_float(v, 64).as_bytes())
+    }
+    fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, v: f32) -> std::io::Result<()> {
+        w.write_all(go_json_float(v as f64, 32).as_bytes())
+    }
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut last = 0;
+        for (i, c) in fragment.char_indices() {
+            let esc: &[u8] = match c {
+                '<' => b"\\u003c",
+                '>' => b"\\u003e",
+                '&' => b"\\u0026",
+                '\u{2028}' => b"\\u2028",
+                '\u{2029}' => b"\\u2029",
+                _ => continue,
+            };
+            w.write_all(&fragment.as_bytes()[last..i])?;
+            w.write_all(esc)?;
+            last = i + c.len_utf8();
+        }
+        w.write_all(&fragment.as_bytes()[last..])
+    }
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        e: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape::*;
+        let s: String = match e {
+            Quote => "\\\"".into(),
+            ReverseSolidus => "\\\\".into(),
+            Solidus => "/".into(),
+            Backspace => "\\u0008".into(),
+            FormFeed => "\\u000c".into(),
+            LineFeed => "\\n".into(),
+            CarriageReturn => "\\r".into(),
+            Tab => "\\t".into(),
+            AsciiControl(b) => format!("\\u{b:04x}"),
+        };
+        w.write_all(s.as_bytes())
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(if self.pretty { b": " } else { b":" })
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// The project as YAML (`config`), without the `$` escaping.

@@ -75,53 +75,77 @@ fn ser_extensions<S: Serializer>(ext: &Extensions, s: S) -> Result<S::Ok, S::Err
 // ------------------------------------------------------------------ project --
 
 /// A loaded Compose project.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Project {
     pub name: String,
     /// The project folder (relative paths are resolved against it).
-    #[serde(skip)]
     pub working_dir: std::path::PathBuf,
     /// Active services (inactive profiles removed), sorted by name.
     pub services: IndexMap<String, Service>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub networks: IndexMap<String, Network>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub volumes: IndexMap<String, Volume>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub secrets: IndexMap<String, Secret>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub configs: IndexMap<String, Config>,
     /// Top-level `models` (only rendered in YAML, as Compose does).
-    #[serde(skip_serializing_if = "skip_models")]
     pub models: IndexMap<String, Model>,
     /// Top-level `x-*` extensions.
-    #[serde(flatten, serialize_with = "ser_top_extensions")]
     pub extensions: Extensions,
     /// Compose files the project was loaded from, in order.
-    #[serde(skip)]
     pub compose_files: Vec<std::path::PathBuf>,
     /// The environment used for interpolation (process env + `.env` / `--env-file`).
-    #[serde(skip)]
     pub environment: BTreeMap<String, String>,
     /// Services disabled because their profiles are not active.
-    #[serde(skip)]
     pub disabled_services: IndexMap<String, Service>,
     /// Active profiles.
-    #[serde(skip)]
     pub profiles: Vec<String>,
 }
 
-fn skip_models(m: &IndexMap<String, Model>) -> bool {
-    m.is_empty() || !yaml_mode()
-}
-
-fn ser_top_extensions<S: Serializer>(ext: &Extensions, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(None)?;
-    for (k, v) in ext {
-        m.serialize_entry(k, v)?;
+impl Serialize for Project {
+    /// JSON as Compose's `Project.MarshalJSON` (a Go map: keys sorted, no `models`), YAML as
+    /// its struct (declaration order, `models` included).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if yaml_mode() {
+            m.serialize_entry("name", &self.name)?;
+            m.serialize_entry("services", &self.services)?;
+            if !self.networks.is_empty() {
+                m.serialize_entry("networks", &self.networks)?;
+            }
+            if !self.volumes.is_empty() {
+                m.serialize_entry("volumes", &self.volumes)?;
+            }
+            if !self.secrets.is_empty() {
+                m.serialize_entry("secrets", &self.secrets)?;
+            }
+            if !self.configs.is_empty() {
+                m.serialize_entry("configs", &self.configs)?;
+            }
+            if !self.models.is_empty() {
+                m.serialize_entry("models", &self.models)?;
+            }
+        } else {
+            if !self.configs.is_empty() {
+                m.serialize_entry("configs", &self.configs)?;
+            }
+            m.serialize_entry("name", &self.name)?;
+            if !self.networks.is_empty() {
+                m.serialize_entry("networks", &self.networks)?;
+            }
+            if !self.secrets.is_empty() {
+                m.serialize_entry("secrets", &self.secrets)?;
+            }
+            m.serialize_entry("services", &self.services)?;
+            if !self.volumes.is_empty() {
+                m.serialize_entry("volumes", &self.volumes)?;
+            }
+        }
+        // extension keys (`x-...`) sort after every model key
+        for (k, v) in &self.extensions {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
-    m.end()
 }
 
 impl Project {

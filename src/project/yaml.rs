@@ -132,7 +132,7 @@ impl<'a> Builder<'a> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag_name = tag.as_ref().map(|t| tag_string(&t.handle, &t.suffix));
-                let mut node = resolve_scalar(&value, style, tag_name.as_deref(), pos)
+                let mut node = resolve_scalar(value, style, tag_name.as_deref(), pos)
                     .map_err(|m| self.err(&span, m))?;
                 if node.tag.is_none() {
                     node.tag = compose_tag(tag_name.as_deref());
@@ -175,7 +175,6 @@ impl<'a> Builder<'a> {
 
     fn mapping(&mut self, pos: Pos, path: &mut Vec<String>) -> Result<Node, YamlError> {
         let mut map = Map::new();
-        let mut key_lines: HashMap<String, u32> = HashMap::new();
         let mut merges: Vec<(Node, Span)> = Vec::new();
         loop {
             let (kev, kspan) = self.next()?;
@@ -183,17 +182,17 @@ impl<'a> Builder<'a> {
                 break;
             }
             let kpos = self.pos(&kspan);
-            let key = match &kev {
+            let key = match kev {
                 Event::Scalar(v, style, _, tag) => {
                     let tag_name = tag.as_ref().map(|t| tag_string(&t.handle, &t.suffix));
-                    if *style == ScalarStyle::Plain && v == "<<" && tag_name.is_none() {
+                    if style == ScalarStyle::Plain && v == "<<" && tag_name.is_none() {
                         // merge key: value is a mapping or a list of mappings
                         let (vev, vspan) = self.next()?;
                         let v = self.node(vev, vspan, path)?;
                         merges.push((v, vspan));
                         continue;
                     }
-                    let resolved = resolve_scalar(v, *style, tag_name.as_deref(), kpos)
+                    let resolved = resolve_scalar(v, style, tag_name.as_deref(), kpos)
                         .map_err(|m| self.err(&kspan, m))?;
                     match resolved.v {
                         Value::Str(s) => s,
@@ -211,19 +210,18 @@ impl<'a> Builder<'a> {
                         }
                     }
                 }
-                Event::Alias(id) => match self.anchors.get(id).map(|n| n.v.clone()) {
+                Event::Alias(id) => match self.anchors.get(&id).map(|n| n.v.clone()) {
                     Some(Value::Str(s)) => s,
                     _ => return Err(self.err(&kspan, "mapping keys must be strings")),
                 },
                 _ => return Err(self.err(&kspan, "mapping keys must be strings")),
             };
-            if let Some(line) = key_lines.get(&key) {
+            if let Some(line) = map.get(&key).map(|n| n.kpos.line) {
                 return Err(self.err(
                     &kspan,
                     format!("mapping key {key:?} already defined at line {line}"),
                 ));
             }
-            key_lines.insert(key.clone(), kpos.line);
             let (vev, vspan) = self.next()?;
             path.push(key.clone());
             let mut value = self.node(vev, vspan, path)?;
@@ -286,7 +284,7 @@ fn compose_tag(tag: Option<&str>) -> Option<Tag> {
 
 /// Resolve a scalar like yaml.v3 does when decoding into `interface{}`.
 fn resolve_scalar(
-    v: &str,
+    v: std::borrow::Cow<'_, str>,
     style: ScalarStyle,
     tag: Option<&str>,
     pos: Pos,
@@ -302,35 +300,62 @@ fn resolve_scalar(
             | Some("!")
     );
     if !resolvable || tag == Some("!!str") || tag == Some("!") {
-        return Ok(Node::str(v, pos));
+        return Ok(Node::str(v.into_owned(), pos));
     }
     let plain = style == ScalarStyle::Plain;
     if !plain && tag.is_none() {
-        return Ok(Node::str(v, pos));
+        return Ok(Node::str(v.into_owned(), pos));
     }
-    let resolved = resolve_plain(v);
-    if matches!(tag, None | Some("!!timestamp")) && is_timestamp(v) {
-        let mut n = Node::str(v, pos);
+    if matches!(tag, None | Some("!!timestamp")) && is_timestamp(&v) {
+        let mut n = Node::str(v.into_owned(), pos);
         n.tag = Some(Tag::Timestamp);
         return Ok(n);
     }
+    let resolved = resolve_plain_typed(&v);
     if let Some(t) = tag {
         let ok = match (t, &resolved) {
-            ("!!bool", Value::Bool(_)) | ("!!int", Value::Int(_)) | ("!!null", Value::Null) => true,
-            ("!!float", Value::Float(_)) => true,
-            ("!!float", Value::Int(i)) => return Ok(Node::new(Value::Float(*i as f64), pos)),
-            ("!!timestamp", _) => return Ok(Node::str(v, pos)),
+            ("!!bool", Some(Value::Bool(_)))
+            | ("!!int", Some(Value::Int(_)))
+            | ("!!null", Some(Value::Null)) => true,
+            ("!!float", Some(Value::Float(_))) => true,
+            ("!!float", Some(Value::Int(i))) => return Ok(Node::new(Value::Float(*i as f64), pos)),
+            ("!!timestamp", _) => return Ok(Node::str(v.into_owned(), pos)),
             _ => false,
         };
         if !ok {
             return Err(format!("cannot decode {t} `{v}`"));
         }
     }
-    Ok(Node::new(resolved, pos))
+    Ok(match resolved {
+        Some(val) => Node::new(val, pos),
+        None => Node::str(v.into_owned(), pos),
+    })
 }
 
 /// yaml.v3 `resolve("", in)` for a plain scalar.
 pub fn resolve_plain(s: &str) -> Value {
+    resolve_plain_typed(s).unwrap_or_else(|| Value::Str(s.to_string()))
+}
+
+/// The non-string value a plain scalar resolves to, `None` for a string.
+fn resolve_plain_typed(s: &str) -> Option<Value> {
+    let Some(&first) = s.as_bytes().first() else {
+        return Some(Value::Null);
+    };
+    // Fast path: only these first characters can start a non-string.
+    if !matches!(
+        first,
+        b'0'..=b'9' | b'+' | b'-' | b'.' | b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F'
+    ) {
+        return None;
+    }
+    match resolve_plain_slow(s) {
+        Value::Str(_) => None,
+        v => Some(v),
+    }
+}
+
+fn resolve_plain_slow(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
