@@ -270,6 +270,8 @@ pub fn run(global: &GlobalArgs, args: ConfigArgs) -> Result<i32, CliError> {
         } else {
             render::project_yaml(&p)
         };
+        // The process ends right after printing: skip freeing the model.
+        std::mem::forget(p);
         render::escape_dollars(&c)
     };
     if args.quiet {

@@ -34,7 +34,7 @@ pub fn canonical(root: &mut Node, ignore_parse_errors: bool) -> Result<(), LoadE
                 if let Some(items) = v.as_seq_mut() {
                     for it in items.iter_mut() {
                         if let Value::Str(s) = &it.v {
-                            let mut m = Map::new();
+                            let mut m = Map::default();
                             m.insert("path".into(), Node::str(s.clone(), it.pos));
                             it.v = Value::Map(m);
                         }
@@ -45,6 +45,24 @@ pub fn canonical(root: &mut Node, ignore_parse_errors: bool) -> Result<(), LoadE
         }
     }
     Ok(())
+}
+
+/// `services.<name>.<field>`, formatted only when an error needs it.
+struct FieldPath<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "services.{}.{}", self.0, self.1)
+    }
+}
+
+/// `services.<name>.<field>[i]`, formatted only when an error needs it.
+struct Indexed<'a>(&'a str, &'a str, usize);
+
+impl std::fmt::Display for Indexed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "services.{}.{}[{}]", self.0, self.1, self.2)
+    }
 }
 
 struct Ctx {
@@ -59,7 +77,7 @@ fn string_or_list(n: &mut Node) {
 }
 
 fn map_of(entries: Vec<(&str, Node)>, pos: Pos) -> Node {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (k, v) in entries {
         m.insert(k.to_string(), v);
     }
@@ -71,7 +89,6 @@ impl Ctx {
         let Some(m) = svc.as_map_mut() else {
             return Ok(());
         };
-        let path = |f: &str| format!("services.{name}.{f}");
         for (k, v) in m.iter_mut() {
             match k.as_str() {
                 "build" => match &mut v.v {
@@ -85,17 +102,17 @@ impl Ctx {
                                 "secrets" => {
                                     if let Some(items) = bv.as_seq_mut() {
                                         for it in items.iter_mut() {
-                                            file_mount(it, &path("build.secrets"))?;
+                                            file_mount(it, &FieldPath(name, "build.secrets"))?;
                                         }
                                     }
                                 }
                                 "additional_contexts" => {
-                                    key_value(bv, &path("build.additional_contexts"))?
+                                    key_value(bv, &FieldPath(name, "build.additional_contexts"))?
                                 }
-                                "ssh" => ssh(bv, &path("build.ssh"))?,
+                                "ssh" => ssh(bv, &FieldPath(name, "build.ssh"))?,
                                 "ulimits" => {
                                     if let Some(u) = bv.as_map() {
-                                        check_ulimits(u, &path("build.ulimits"))?;
+                                        check_ulimits(u, &FieldPath(name, "build.ulimits"))?;
                                     }
                                 }
                                 _ => {}
@@ -105,13 +122,13 @@ impl Ctx {
                     _ => {
                         return Err(LoadError::at(
                             v.pos,
-                            path("build"),
+                            FieldPath(name, "build").to_string(),
                             "invalid type for build",
                         ));
                     }
                 },
-                "depends_on" => depends_on(v, &path("depends_on"))?,
-                "env_file" => env_file(v, &path("env_file"))?,
+                "depends_on" => depends_on(v, &FieldPath(name, "depends_on"))?,
+                "env_file" => env_file(v, &FieldPath(name, "env_file"))?,
                 "label_file" | "dns" => string_or_list(v),
                 "extends" => {
                     if let Value::Str(s) = &v.v {
@@ -127,7 +144,7 @@ impl Ctx {
                 }
                 "networks" => {
                     if let Value::Seq(items) = &v.v {
-                        let mut m = Map::new();
+                        let mut m = Map::default();
                         for it in items {
                             let mut n = Node::null(it.pos);
                             n.kpos = it.pos;
@@ -139,28 +156,28 @@ impl Ctx {
                 "volumes" => {
                     if let Some(items) = v.as_seq_mut() {
                         for (i, it) in items.iter_mut().enumerate() {
-                            self.volume_mount(it, &format!("{}[{i}]", path("volumes")))?;
+                            self.volume_mount(it, &Indexed(name, "volumes", i))?;
                         }
                     }
                 }
                 "devices" => {
                     if let Some(items) = v.as_seq_mut() {
                         for it in items.iter_mut() {
-                            self.device(it, &path("devices"))?;
+                            self.device(it, &FieldPath(name, "devices"))?;
                         }
                     }
                 }
                 "secrets" | "configs" => {
                     if let Some(items) = v.as_seq_mut() {
                         for it in items.iter_mut() {
-                            file_mount(it, &path(k))?;
+                            file_mount(it, &FieldPath(name, k))?;
                         }
                     }
                 }
-                "ports" => self.ports(v, &path("ports"))?,
+                "ports" => self.ports(v, &FieldPath(name, "ports"))?,
                 "ulimits" => {
                     if let Some(u) = v.as_map() {
-                        check_ulimits(u, &path("ulimits"))?;
+                        check_ulimits(u, &FieldPath(name, "ulimits"))?;
                     }
                 }
                 "develop" => {
@@ -182,7 +199,7 @@ impl Ctx {
         Ok(())
     }
 
-    fn volume_mount(&self, it: &mut Node, path: &str) -> Result<(), LoadError> {
+    fn volume_mount(&self, it: &mut Node, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
         match &it.v {
             Value::Map(_) => Ok(()),
             Value::Str(s) => {
@@ -192,11 +209,11 @@ impl Ctx {
                         if self.ignore {
                             return Ok(());
                         }
-                        return Err(LoadError::at(it.pos, path, e));
+                        return Err(LoadError::at(it.pos, path.to_string(), e));
                     }
                 };
                 let pos = it.pos;
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert("type".into(), Node::str(spec.kind, pos));
                 if let Some(s) = spec.source {
                     m.insert("source".into(), Node::str(s, pos));
@@ -213,7 +230,7 @@ impl Ctx {
                     m.insert("read_only".into(), Node::bool(true, pos));
                 }
                 if let Some((selinux, propagation, create)) = spec.bind {
-                    let mut b = Map::new();
+                    let mut b = Map::default();
                     if let Some(s) = selinux {
                         b.insert("selinux".into(), Node::str(s, pos));
                     }
@@ -226,7 +243,7 @@ impl Ctx {
                     m.insert("bind".into(), Node::map(b, pos));
                 }
                 if let Some(nocopy) = spec.volume {
-                    let mut vm = Map::new();
+                    let mut vm = Map::default();
                     if nocopy {
                         vm.insert("nocopy".into(), Node::bool(true, pos));
                     }
@@ -237,13 +254,13 @@ impl Ctx {
             }
             _ => Err(LoadError::at(
                 it.pos,
-                path,
+                path.to_string(),
                 format!("invalid type {} for service volume mount", it.kind_name()),
             )),
         }
     }
 
-    fn device(&self, it: &mut Node, path: &str) -> Result<(), LoadError> {
+    fn device(&self, it: &mut Node, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
         let Value::Str(s) = &it.v else {
             return Ok(());
         };
@@ -256,7 +273,7 @@ impl Ctx {
                 if !self.ignore {
                     return Err(LoadError::at(
                         it.pos,
-                        path,
+                        path.to_string(),
                         format!("confusing device mapping, please use long syntax: {s}"),
                     ));
                 }
@@ -278,9 +295,13 @@ impl Ctx {
         Ok(())
     }
 
-    fn ports(&self, v: &mut Node, path: &str) -> Result<(), LoadError> {
+    fn ports(&self, v: &mut Node, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
         let Value::Seq(items) = &v.v else {
-            return Err(LoadError::at(v.pos, path, "invalid type for ports"));
+            return Err(LoadError::at(
+                v.pos,
+                path.to_string(),
+                "invalid type for ports",
+            ));
         };
         let mut out = Vec::with_capacity(items.len());
         for (i, it) in items.iter().enumerate() {
@@ -299,7 +320,7 @@ impl Ctx {
                     };
                     for p in parsed {
                         let pos = it.pos;
-                        let mut m = Map::new();
+                        let mut m = Map::default();
                         m.insert("mode".into(), Node::str("ingress", pos));
                         if !p.host_ip.is_empty() {
                             m.insert("host_ip".into(), Node::str(p.host_ip, pos));
@@ -327,7 +348,7 @@ impl Ctx {
     }
 }
 
-fn file_mount(it: &mut Node, path: &str) -> Result<(), LoadError> {
+fn file_mount(it: &mut Node, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
     match &it.v {
         Value::Map(_) => Ok(()),
         Value::Str(s) => {
@@ -337,23 +358,23 @@ fn file_mount(it: &mut Node, path: &str) -> Result<(), LoadError> {
         }
         _ => Err(LoadError::at(
             it.pos,
-            path,
+            path.to_string(),
             format!("unsupported type {}", it.kind_name()),
         )),
     }
 }
 
-fn key_value(v: &mut Node, path: &str) -> Result<(), LoadError> {
+fn key_value(v: &mut Node, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
     match &v.v {
         Value::Map(_) => Ok(()),
         Value::Seq(items) => {
-            let mut m = Map::new();
+            let mut m = Map::default();
             for it in items {
                 let s = it.go_string();
                 let Some((k, val)) = s.split_once('=') else {
                     return Err(LoadError::at(
                         it.pos,
-                        path,
+                        path.to_string(),
                         format!("invalid value {s}, expected key=value"),
                     ));
                 };
@@ -366,22 +387,22 @@ fn key_value(v: &mut Node, path: &str) -> Result<(), LoadError> {
         }
         _ => Err(LoadError::at(
             v.pos,
-            path,
+            path.to_string(),
             format!("invalid type {}", v.kind_name()),
         )),
     }
 }
 
-fn ssh(v: &mut Node, path: &str) -> Result<(), LoadError> {
+fn ssh(v: &mut Node, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
     match &v.v {
         Value::Map(_) => Ok(()),
         Value::Seq(items) => {
-            let mut m = Map::new();
+            let mut m = Map::default();
             for it in items {
                 let Some(s) = it.as_str() else {
                     return Err(LoadError::at(
                         it.pos,
-                        path,
+                        path.to_string(),
                         format!("invalid ssh key type {}", it.kind_name()),
                     ));
                 };
@@ -390,7 +411,7 @@ fn ssh(v: &mut Node, path: &str) -> Result<(), LoadError> {
                         if s != "default" {
                             return Err(LoadError::at(
                                 it.pos,
-                                path,
+                                path.to_string(),
                                 format!("invalid ssh key {s:?}"),
                             ));
                         }
@@ -406,13 +427,13 @@ fn ssh(v: &mut Node, path: &str) -> Result<(), LoadError> {
         }
         _ => Err(LoadError::at(
             v.pos,
-            path,
+            path.to_string(),
             format!("invalid type {} for ssh", v.kind_name()),
         )),
     }
 }
 
-fn check_ulimits(u: &Map, path: &str) -> Result<(), LoadError> {
+fn check_ulimits(u: &Map, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
     for (k, v) in u {
         match &v.v {
             Value::Map(_) | Value::Int(_) => {}
@@ -428,7 +449,7 @@ fn check_ulimits(u: &Map, path: &str) -> Result<(), LoadError> {
     Ok(())
 }
 
-fn depends_on(v: &mut Node, path: &str) -> Result<(), LoadError> {
+fn depends_on(v: &mut Node, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
     match &mut v.v {
         Value::Map(m) => {
             for (k, d) in m.iter_mut() {
@@ -450,7 +471,7 @@ fn depends_on(v: &mut Node, path: &str) -> Result<(), LoadError> {
             Ok(())
         }
         Value::Seq(items) => {
-            let mut m = Map::new();
+            let mut m = Map::default();
             for it in items.iter() {
                 let mut n = map_of(
                     vec![
@@ -467,20 +488,20 @@ fn depends_on(v: &mut Node, path: &str) -> Result<(), LoadError> {
         }
         _ => Err(LoadError::at(
             v.pos,
-            path,
+            path.to_string(),
             format!("invalid type {} for depends_on", v.kind_name()),
         )),
     }
 }
 
-fn env_file(v: &mut Node, path: &str) -> Result<(), LoadError> {
+fn env_file(v: &mut Node, path: &dyn std::fmt::Display) -> Result<(), LoadError> {
     if let Value::Str(_) = &v.v {
         string_or_list(v);
     }
     let Some(items) = v.as_seq_mut() else {
         return Err(LoadError::at(
             v.pos,
-            path,
+            path.to_string(),
             format!("invalid type {} for env_file", v.kind_name()),
         ));
     };

@@ -80,7 +80,7 @@ impl PathRef<'_> {
 }
 
 static EMPTY: std::sync::LazyLock<super::node::Map> =
-    std::sync::LazyLock::new(super::node::Map::new);
+    std::sync::LazyLock::new(super::node::Map::default);
 
 struct NodeDe<'a, 'p> {
     node: &'a Node,

@@ -116,7 +116,11 @@ impl PathNode<'_> {
     }
 
     /// Segments with list indexes as `[]`, if the path is short enough to have a cast.
-    fn cast(&self) -> Option<Cast> {
+    fn cast(&self, depth: usize) -> Option<Cast> {
+        // every cast path is 3 to 6 segments long
+        if !(3..=6).contains(&depth) {
+            return None;
+        }
         let mut segs: [&str; 8] = [""; 8];
         let mut n = 0;
         let mut cur = Some(self);
@@ -147,6 +151,7 @@ pub fn interpolate(root: &mut Node, env: &Env<'_>) -> Result<(), LoadError> {
                         seg: Seg::Key(k),
                         parent: None,
                     },
+                    1,
                     env,
                 )?;
             }
@@ -156,7 +161,7 @@ pub fn interpolate(root: &mut Node, env: &Env<'_>) -> Result<(), LoadError> {
     }
 }
 
-fn walk(n: &mut Node, path: &PathNode<'_>, env: &Env<'_>) -> Result<(), LoadError> {
+fn walk(n: &mut Node, path: &PathNode<'_>, depth: usize, env: &Env<'_>) -> Result<(), LoadError> {
     match &mut n.v {
         Value::Str(s) => {
             if template::has_dollar(s) {
@@ -166,7 +171,7 @@ fn walk(n: &mut Node, path: &PathNode<'_>, env: &Env<'_>) -> Result<(), LoadErro
                 }
             }
             // casts only exist two to five levels deep
-            if let Some(c) = path.cast() {
+            if let Some(c) = path.cast(depth) {
                 let value = std::mem::take(s);
                 n.v = cast(c, &value).map_err(|e| {
                     LoadError::at(
@@ -187,6 +192,7 @@ fn walk(n: &mut Node, path: &PathNode<'_>, env: &Env<'_>) -> Result<(), LoadErro
                             seg: Seg::Key(k),
                             parent: Some(path),
                         },
+                        depth + 1,
                         env,
                     )?;
                 }
@@ -202,6 +208,7 @@ fn walk(n: &mut Node, path: &PathNode<'_>, env: &Env<'_>) -> Result<(), LoadErro
                             seg: Seg::Index(i),
                             parent: Some(path),
                         },
+                        depth + 1,
                         env,
                     )?;
                 }

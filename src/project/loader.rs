@@ -75,51 +75,69 @@ impl Resets {
 fn resolve_resets(n: &mut Node, path: &mut Vec<String>, out: &mut Resets) {
     match &mut n.v {
         Value::Map(m) => {
-            let keys: Vec<String> = m.keys().cloned().collect();
-            for k in keys {
-                path.push(k.clone());
-                let tag = m.get(&k).and_then(|c| c.tag);
-                match tag {
-                    Some(Tag::Reset) => {
-                        out.paths.push(path.clone());
-                        m.shift_remove(&k);
-                    }
-                    Some(Tag::Override) => {
-                        out.paths.push(path.clone());
-                    }
-                    _ => {
-                        if let Some(c) = m.get_mut(&k) {
-                            resolve_resets(c, path, out);
+            if m.values()
+                .any(|c| matches!(c.tag, Some(Tag::Reset) | Some(Tag::Override)))
+            {
+                let keys: Vec<String> = m.keys().cloned().collect();
+                for k in keys {
+                    let tag = m.get(&k).and_then(|c| c.tag);
+                    match tag {
+                        Some(Tag::Reset) => {
+                            path.push(k.clone());
+                            out.paths.push(path.clone());
+                            path.pop();
+                            m.shift_remove(&k);
                         }
+                        Some(Tag::Override) => {
+                            path.push(k.clone());
+                            out.paths.push(path.clone());
+                            path.pop();
+                        }
+                        _ => {}
                     }
                 }
-                path.pop();
+            }
+            for (k, c) in m.iter_mut() {
+                if matches!(c.v, Value::Map(_) | Value::Seq(_)) && c.tag != Some(Tag::Override) {
+                    path.push(k.clone());
+                    resolve_resets(c, path, out);
+                    path.pop();
+                }
             }
         }
         Value::Seq(items) => {
-            let mut i = 0;
-            let mut idx = 0;
-            items.retain_mut(|c| {
-                path.push(idx.to_string());
-                idx += 1;
-                let keep = match c.tag {
-                    Some(Tag::Reset) => {
-                        out.paths.push(path.clone());
-                        false
-                    }
-                    Some(Tag::Override) => {
-                        out.paths.push(path.clone());
-                        true
-                    }
-                    _ => {
-                        resolve_resets(c, path, out);
-                        true
-                    }
-                };
-                path.pop();
-                i += 1;
-                keep
-            });
+            if items
+                .iter()
+                .any(|c| matches!(c.tag, Some(Tag::Reset) | Some(Tag::Override)))
+            {
+                let mut idx = 0;
+                items.retain_mut(|c| {
+                    let keep = match c.tag {
+                        Some(Tag::Reset) => {
+                            path.push(idx.to_string());
+                            out.paths.push(path.clone());
+                            path.pop();
+                            false
+                        }
+                        Some(Tag::Override) => {
+                            path.push(idx.to_string());
+                            out.paths.push(path.clone());
+                            path.pop();
+                            true
+                        }
+                        _ => true,
+                    };
+                    idx += 1;
+                    keep
+                });
+            }
+            for (i, c) in items.iter_mut().enumerate() {
+                if matches!(c.v, Value::Map(_) | Value::Seq(_)) && c.tag != Some(Tag::Override) {
+                    path.push(i.to_string());
+                    resolve_resets(c, path, out);
+                    path.pop();
+                }
+            }
         }
         _ => {}
     }
@@ -230,7 +248,9 @@ impl Loader {
         for doc in docs {
             let mut doc = doc;
             let mut resets = Resets::default();
-            resolve_resets(&mut doc, &mut Vec::new(), &mut resets);
+            if yaml::seen_reset_tag() {
+                resolve_resets(&mut doc, &mut Vec::new(), &mut resets);
+            }
             if !matches!(doc.v, Value::Map(_)) {
                 return Err(LoadError::at(
                     if doc.pos.is_known() {
@@ -289,7 +309,7 @@ impl Loader {
         env: &BTreeMap<String, String>,
         included: &[PathBuf],
     ) -> Result<Node, LoadError> {
-        let mut dict = Node::map(Map::new(), Pos::NONE);
+        let mut dict = Node::map(Map::default(), Pos::NONE);
         let tracker = CycleTrackerHandle(CycleTracker::default());
         for f in files {
             let (d, _) =
@@ -328,17 +348,27 @@ impl Loader {
         let Value::Map(_) = &services.v else {
             return Err(LoadError::at(services.pos, "services", "must be a mapping"));
         };
+        // Only services that extend something change (and, through them, their bases).
         let names: Vec<String> = services
             .as_map()
-            .map(|m| m.keys().cloned().collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, s)| s.get("extends").is_some())
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
             .unwrap_or_default();
+        if names.is_empty() {
+            return Ok(());
+        }
         let filename = src.path.display().to_string();
         for name in names {
             let services = doc
                 .get_mut("services")
                 .and_then(Node::as_map_mut)
                 .expect("services map");
-            let merged = self.apply_service_extends(
+            // The merged service is stored in `services` by the call.
+            self.apply_service_extends(
                 &name,
                 services,
                 &filename,
@@ -347,9 +377,6 @@ impl Loader {
                 tracker,
                 post.to_vec(),
             )?;
-            if let Some(m) = merged {
-                services.insert(name, m);
-            }
         }
         Ok(())
     }
@@ -453,8 +480,8 @@ impl Loader {
         let Some(base) = base else {
             return Ok(Some(service));
         };
-        let mut wrapper = Node::map(Map::new(), Pos::NONE);
-        let mut inner = Map::new();
+        let mut wrapper = Node::map(Map::default(), Pos::NONE);
+        let mut inner = Map::default();
         inner.insert(name.to_string(), base);
         wrapper
             .as_map_mut()
@@ -467,7 +494,7 @@ impl Loader {
             .as_map_mut()
             .and_then(|m| m.shift_remove("services"))
             .and_then(|mut s| s.as_map_mut().and_then(|m| m.shift_remove(name)))
-            .unwrap_or_else(|| Node::map(Map::new(), Pos::NONE));
+            .unwrap_or_else(|| Node::map(Map::default(), Pos::NONE));
         let kpos = service.kpos;
         let mut merged = merge::merge_at(source, service, &["services", "x"])?;
         merged.kpos = kpos;
@@ -528,7 +555,7 @@ impl Loader {
             &rel_working_dir,
             env,
             &tracker,
-            Node::map(Map::new(), Pos::NONE),
+            Node::map(Map::default(), Pos::NONE),
             &[],
         )?;
         paths::Resolver {
@@ -758,9 +785,9 @@ fn import_resources(imported: Node, target: &mut Node, _resets: &Resets) -> Resu
         let Value::Map(from) = from.v else { continue };
         let entry = tm
             .entry(key.to_string())
-            .or_insert_with(|| Node::map(Map::new(), from_pos(&from)));
+            .or_insert_with(|| Node::map(Map::default(), from_pos(&from)));
         if entry.is_null() {
-            entry.v = Value::Map(Map::new());
+            entry.v = Value::Map(Map::default());
         }
         let Some(to) = entry.as_map_mut() else {
             continue;

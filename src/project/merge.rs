@@ -160,7 +160,7 @@ fn apply_special(sp: Special, c: Node, o: Node, p: &mut Vec<String>) -> Result<N
             let to_build = |n: Node| -> Option<Map> {
                 match n.v {
                     Value::Str(s) => {
-                        let mut m = Map::new();
+                        let mut m = Map::default();
                         m.insert("context".into(), Node::str(s, n.pos));
                         Some(m)
                     }
@@ -252,14 +252,14 @@ fn into_mapping(n: Node, depends_on_defaults: bool) -> Map {
     match n.v {
         Value::Map(m) => m,
         Value::Seq(s) => {
-            let mut out = Map::new();
+            let mut out = Map::default();
             for item in s {
                 let key = match &item.v {
                     Value::Str(s) => s.clone(),
                     _ => item.go_string(),
                 };
                 let v = if depends_on_defaults {
-                    let mut d = Map::new();
+                    let mut d = Map::default();
                     d.insert("condition".into(), Node::str("service_started", item.pos));
                     d.insert("required".into(), Node::bool(true, item.pos));
                     Node::map(d, item.pos)
@@ -272,7 +272,7 @@ fn into_mapping(n: Node, depends_on_defaults: bool) -> Map {
             }
             out
         }
-        _ => Map::new(),
+        _ => Map::default(),
     }
 }
 
@@ -365,47 +365,49 @@ pub fn enforce_unicity(n: &mut Node) -> Result<(), LoadError> {
     let Some(top) = n.as_map_mut() else {
         return Ok(());
     };
-    let mut p: Vec<String> = Vec::with_capacity(6);
-    for kind in ["networks", "services"] {
-        let Some(items) = top.get_mut(kind).and_then(Node::as_map_mut) else {
+    for (kind, items) in top.iter_mut() {
+        if kind != "networks" && kind != "services" {
+            continue;
+        }
+        let Some(items) = items.as_map_mut() else {
             continue;
         };
-        p.push(kind.to_string());
         for (name, item) in items.iter_mut() {
-            p.push(name.clone());
-            unicity(item, &mut p, 3)?;
-            p.pop();
+            let path = [kind.as_str(), name.as_str(), "", "", "", ""];
+            unicity(item, path, 2, 3)?;
         }
-        p.pop();
     }
     Ok(())
 }
 
-/// Visit `n` (at path `p`) down to `depth` more levels, de-duplicating listed sequences.
-fn unicity(n: &mut Node, p: &mut Vec<String>, depth: usize) -> Result<(), LoadError> {
+/// Visit `n` (at `path[..len]`) down to `depth` more levels, de-duplicating listed sequences.
+fn unicity(n: &mut Node, path: [&str; 6], len: usize, depth: usize) -> Result<(), LoadError> {
     match &mut n.v {
         Value::Map(m) => {
-            if depth == 0 {
+            if depth == 0 || len == path.len() {
                 return Ok(());
             }
             for (k, v) in m.iter_mut() {
                 if !matches!(v.v, Value::Map(_) | Value::Seq(_)) {
                     continue;
                 }
-                p.push(k.clone());
-                let r = unicity(v, p, depth - 1);
-                p.pop();
-                r?;
+                let mut p = path;
+                p[len] = k.as_str();
+                unicity(v, p, len + 1, depth - 1)?;
             }
         }
         Value::Seq(items) => {
-            if let Some(ix) = unique(p) {
+            if items.len() < 2 {
+                return Ok(());
+            }
+            let owned: Vec<String> = path[..len].iter().map(|s| s.to_string()).collect();
+            if let Some(ix) = unique(&owned) {
                 let old = std::mem::take(items);
                 let mut seq: Vec<Node> = Vec::with_capacity(old.len());
                 let mut keys: std::collections::HashMap<String, usize> =
                     std::collections::HashMap::with_capacity(old.len());
                 for (i, entry) in old.into_iter().enumerate() {
-                    let key = index_key(ix, &entry, p, i)?;
+                    let key = index_key(ix, &entry, &owned, i)?;
                     if let Some(&j) = keys.get(&key) {
                         seq[j] = entry;
                     } else {

@@ -214,7 +214,22 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, ProjectError> {
     if !opts.skip_consistency {
         check_container_names(&project, &loc).map_err(err)?;
     }
+    drop_later(dict);
     Ok(project)
+}
+
+/// Free a large tree on another thread, so the caller goes on (rendering, planning) while
+/// the allocator works.
+fn drop_later(n: Node) {
+    let big = n
+        .get("services")
+        .and_then(Node::as_map)
+        .is_some_and(|m| m.len() > 64);
+    if big {
+        let _ = std::thread::Builder::new()
+            .name("drop-tree".into())
+            .spawn(move || drop(n));
+    }
 }
 
 /// Load the model as a tree (no typed decoding), for `--no-interpolate` / `--no-normalize`.

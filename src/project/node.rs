@@ -42,7 +42,9 @@ pub enum Tag {
     Timestamp,
 }
 
-pub type Map = IndexMap<String, Node>;
+/// Mappings keep their order; keys hash with foldhash (much faster than SipHash on the many
+/// small maps of a Compose file).
+pub type Map = IndexMap<String, Node, foldhash::fast::RandomState>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {

@@ -41,10 +41,10 @@ pub fn normalize(dict: &mut Node, env: &BTreeMap<String, String>) {
                 Some(Node {
                     v: Value::Map(m), ..
                 }) => m,
-                _ => Map::new(),
+                _ => Map::default(),
             };
             let implicit = |restart: bool, pos: Pos| {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert("condition".into(), Node::str("service_started", pos));
                 m.insert("restart".into(), Node::bool(restart, pos));
                 m.insert("required".into(), Node::bool(true, pos));
@@ -112,7 +112,7 @@ fn normalize_networks(dict: &mut Node) {
                 continue;
             }
             let default_net = || {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert("default".into(), Node::null(pos));
                 Node::map(m, pos)
             };
@@ -146,9 +146,9 @@ fn normalize_networks(dict: &mut Node) {
     if uses_default && !has_default {
         let nets = top
             .entry("networks".to_string())
-            .or_insert_with(|| Node::map(Map::new(), Pos::NONE));
+            .or_insert_with(|| Node::map(Map::default(), Pos::NONE));
         if nets.is_null() {
-            nets.v = Value::Map(Map::new());
+            nets.v = Value::Map(Map::default());
         }
         if let Some(m) = nets.as_map_mut() {
             m.insert("default".into(), Node::null(Pos::NONE));
@@ -206,7 +206,7 @@ fn set_name_from_key(dict: &mut Node) {
         };
         for (key, r) in m.iter_mut() {
             if r.is_null() {
-                r.v = Value::Map(Map::new());
+                r.v = Value::Map(Map::default());
             }
             let Some(rm) = r.as_map_mut() else { continue };
             if rm.get("name").is_none_or(Node::is_null) {

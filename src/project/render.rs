@@ -59,6 +59,12 @@ impl serde_json::ser::Formatter for GoFormatter {
         w: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
+        if !fragment
+            .bytes()
+            .any(|b| matches!(b, b'<' | b'>' | b'&' | 0xE2))
+        {
+            return w.write_all(fragment.as_bytes());
+        }
         let mut last = 0;
         for (i, c) in fragment.char_indices() {
             let esc: &[u8] = match c {

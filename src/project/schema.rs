@@ -14,27 +14,202 @@ use super::node::{Node, Path, Seg, lookup};
 
 pub const COMPOSE_SPEC: &str = include_str!("../../assets/compose-spec.json");
 
-static VALIDATOR: LazyLock<Validator> = LazyLock::new(|| {
+static VALIDATOR: LazyLock<Validator<Tree>> = LazyLock::new(|| {
     let schema: serde_json::Value =
         serde_json::from_str(COMPOSE_SPEC).expect("bundled schema is JSON");
-    jsonschema::draft7::new(&schema).expect("bundled schema compiles")
+    jsonschema::options_for::<Tree>()
+        .with_draft(jsonschema::Draft::Draft7)
+        .build(&schema)
+        .expect("bundled schema compiles")
 });
+
+/// Our tree as a JSON representation for the validator (no conversion to `serde_json`).
+pub struct Tree;
+
+mod repr {
+    use std::borrow::Cow;
+
+    use jsonschema::JsonType;
+    use jsonschema::json::{Array, Json, JsonNumber, Node as JNode, NodeIdentity, Object};
+
+    use super::super::node::{Map, Node, Value};
+    use super::Tree;
+
+    impl Json for Tree {
+        type Node<'a> = &'a Node;
+        type PreparedKey = String;
+        type StringBuffer = ();
+        const ACYCLIC: bool = true;
+
+        fn prepare_key(key: &str) -> String {
+            key.to_owned()
+        }
+
+        fn with_string_node<T>((): &mut (), string: &str, f: impl FnOnce(&Node) -> T) -> T {
+            let n = Node::str(string, Default::default());
+            f(&n)
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    pub struct Num(Value2);
+
+    #[derive(Clone, Copy)]
+    enum Value2 {
+        Int(i64),
+        Float(f64),
+    }
+
+    impl JsonNumber for Num {
+        fn as_u64(&self) -> Option<u64> {
+            match self.0 {
+                Value2::Int(i) => u64::try_from(i).ok(),
+                Value2::Float(_) => None,
+            }
+        }
+        fn as_i64(&self) -> Option<i64> {
+            match self.0 {
+                Value2::Int(i) => Some(i),
+                Value2::Float(_) => None,
+            }
+        }
+        fn as_f64(&self) -> Option<f64> {
+            Some(match self.0 {
+                Value2::Int(i) => i as f64,
+                Value2::Float(f) => f,
+            })
+        }
+        fn as_str(&self) -> Cow<'_, str> {
+            match self.0 {
+                Value2::Int(i) => Cow::Owned(i.to_string()),
+                Value2::Float(f) => Cow::Owned(f.to_string()),
+            }
+        }
+        fn to_number(&self) -> Cow<'_, serde_json::Number> {
+            Cow::Owned(match self.0 {
+                Value2::Int(i) => serde_json::Number::from(i),
+                Value2::Float(f) => {
+                    serde_json::Number::from_f64(f).unwrap_or_else(|| serde_json::Number::from(0))
+                }
+            })
+        }
+        fn is_integer(&self) -> bool {
+            match self.0 {
+                Value2::Int(_) => true,
+                Value2::Float(f) => f.fract() == 0.0 && f.is_finite(),
+            }
+        }
+    }
+
+    impl<'a> JNode<'a, Tree> for &'a Node {
+        type Object = &'a Map;
+        type Array = &'a [Node];
+        type Number = Num;
+
+        fn as_object(&self) -> Option<&'a Map> {
+            match &self.v {
+                Value::Map(m) => Some(m),
+                _ => None,
+            }
+        }
+        fn as_array(&self) -> Option<&'a [Node]> {
+            match &self.v {
+                Value::Seq(s) => Some(s),
+                _ => None,
+            }
+        }
+        fn as_string(&self) -> Option<Cow<'a, str>> {
+            match &self.v {
+                Value::Str(s) => Some(Cow::Borrowed(s)),
+                _ => None,
+            }
+        }
+        fn as_number(&self) -> Option<Num> {
+            match &self.v {
+                Value::Int(i) => Some(Num(Value2::Int(*i))),
+                Value::Float(f) => Some(Num(Value2::Float(*f))),
+                _ => None,
+            }
+        }
+        fn as_boolean(&self) -> Option<bool> {
+            match &self.v {
+                Value::Bool(b) => Some(*b),
+                _ => None,
+            }
+        }
+        fn is_null(&self) -> bool {
+            matches!(self.v, Value::Null)
+        }
+        fn json_type(&self) -> JsonType {
+            match &self.v {
+                Value::Null => JsonType::Null,
+                Value::Bool(_) => JsonType::Boolean,
+                Value::Int(_) | Value::Float(_) => JsonType::Number,
+                Value::Str(_) => JsonType::String,
+                Value::Seq(_) => JsonType::Array,
+                Value::Map(_) => JsonType::Object,
+            }
+        }
+        fn to_value(&self) -> Cow<'a, serde_json::Value> {
+            Cow::Owned(Node::to_json(self))
+        }
+        fn identity(&self) -> Option<NodeIdentity> {
+            Some(NodeIdentity::new(std::ptr::from_ref::<Node>(self) as usize))
+        }
+    }
+
+    pub struct Members<'a>(indexmap::map::Iter<'a, String, Node>);
+
+    impl<'a> Iterator for Members<'a> {
+        type Item = (&'a str, &'a Node);
+        fn next(&mut self) -> Option<Self::Item> {
+            self.0.next().map(|(k, v)| (k.as_str(), v))
+        }
+    }
+
+    impl<'a> Object<'a, Tree> for &'a Map {
+        type Node = &'a Node;
+        type MemberName = &'a str;
+        type MembersIter = Members<'a>;
+        fn len(&self) -> usize {
+            Map::len(self)
+        }
+        fn get(&self, key: &String) -> Option<&'a Node> {
+            Map::get(self, key.as_str())
+        }
+        fn members(&self) -> Members<'a> {
+            Members(self.iter())
+        }
+    }
+
+    impl<'a> Array<'a, Tree> for &'a [Node] {
+        type Node = &'a Node;
+        type ElementsIter = std::slice::Iter<'a, Node>;
+        fn len(&self) -> usize {
+            <[Node]>::len(self)
+        }
+        fn elements(&self) -> std::slice::Iter<'a, Node> {
+            self.iter()
+        }
+    }
+}
 
 /// Validate the whole model.
 pub fn validate(root: &Node) -> Result<(), LoadError> {
-    if let Some((path, pos)) = find_timestamp(root, &mut Vec::new()) {
+    if super::yaml::seen_timestamp()
+        && let Some((path, pos)) = find_timestamp(root, &mut Vec::new())
+    {
         return Err(
             LoadError::at(pos, Path(path).to_string(), "invalid jsonType time.Time")
                 .with_hint("quote the value: unquoted dates are read as timestamps"),
         );
     }
-    let json = root.to_json();
     let v = &*VALIDATOR;
-    if v.is_valid(&json) {
+    if v.is_valid(root) {
         return Ok(());
     }
     let mut best: Option<(usize, Candidate)> = None;
-    for err in v.iter_errors(&json) {
+    for err in v.iter_errors(root) {
         let c = most_specific(&err);
         let s = c.specificity();
         match &best {

@@ -19,8 +19,7 @@ pub struct VolumeSpec {
 /// Parse a volume short syntax.
 pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
     let mut v = VolumeSpec::default();
-    let chars: Vec<char> = spec.chars().collect();
-    match chars.len() {
+    match spec.chars().count() {
         0 => return Err("invalid empty volume spec".into()),
         1 | 2 => {
             v.target = Some(spec.to_string());
@@ -29,13 +28,14 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
         }
         _ => {}
     }
-    let mut buffer: Vec<char> = Vec::new();
-    let mut all = chars.clone();
-    all.push('\0');
-    for c in all {
-        if c == ':' && buffer.len() == 1 && buffer[0].is_alphabetic() {
+    let mut buffer = String::new();
+    let mut buffer_chars = 0usize;
+    let mut first_char = ' ';
+    for c in spec.chars().chain(std::iter::once('\0')) {
+        if c == ':' && buffer_chars == 1 && first_char.is_alphabetic() {
             // windows drive letter
             buffer.push(c);
+            buffer_chars += 1;
             continue;
         }
         if c == ':' || c == '\0' {
@@ -44,29 +44,34 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
                 return Err(format!("invalid spec: {spec}: {e}"));
             }
             buffer.clear();
+            buffer_chars = 0;
         } else {
+            if buffer_chars == 0 {
+                first_char = c;
+            }
             buffer.push(c);
+            buffer_chars += 1;
         }
     }
     populate_type(&mut v);
     Ok(v)
 }
 
-fn populate_field(c: char, buffer: &[char], v: &mut VolumeSpec) -> Result<(), String> {
-    let s: String = buffer.iter().collect();
+fn populate_field(c: char, s: &str, v: &mut VolumeSpec) -> Result<(), String> {
+    let buffer = s;
     if buffer.is_empty() {
         return Err("empty section between colons".into());
     }
     if v.source.is_none() && c == '\0' {
-        v.target = Some(s);
+        v.target = Some(s.to_string());
         return Ok(());
     }
     if v.source.is_none() {
-        v.source = Some(s);
+        v.source = Some(s.to_string());
         return Ok(());
     }
     if v.target.is_none() {
-        v.target = Some(s);
+        v.target = Some(s.to_string());
         return Ok(());
     }
     if c == ':' {

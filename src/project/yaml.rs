@@ -22,6 +22,21 @@ pub struct YamlError {
 /// Maximum number of nodes produced by alias expansion, against "billion laughs" documents.
 const NODE_BUDGET: usize = 5_000_000;
 
+thread_local! {
+    static SEEN_TIMESTAMP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SEEN_RESET_TAG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread ever parsed an unquoted timestamp (lets validation skip looking).
+pub fn seen_timestamp() -> bool {
+    SEEN_TIMESTAMP.with(|c| c.get())
+}
+
+/// Whether this thread ever parsed a `!reset` or `!override` tag.
+pub fn seen_reset_tag() -> bool {
+    SEEN_RESET_TAG.with(|c| c.get())
+}
+
 /// Parse all documents of a YAML stream. Empty documents are returned as `Null` nodes.
 pub fn parse_documents(src: &str, file: u32) -> Result<Vec<Node>, YamlError> {
     // yaml.v3 (and so Compose) ignores a leading UTF-8 BOM.
@@ -174,7 +189,7 @@ impl<'a> Builder<'a> {
     }
 
     fn mapping(&mut self, pos: Pos, path: &mut Vec<String>) -> Result<Node, YamlError> {
-        let mut map = Map::new();
+        let mut map = Map::default();
         let mut merges: Vec<(Node, Span)> = Vec::new();
         loop {
             let (kev, kspan) = self.next()?;
@@ -275,11 +290,15 @@ fn tag_string(handle: &str, suffix: &str) -> String {
 }
 
 fn compose_tag(tag: Option<&str>) -> Option<Tag> {
-    match tag {
+    let t = match tag {
         Some("!reset") => Some(Tag::Reset),
         Some("!override") => Some(Tag::Override),
         _ => None,
+    };
+    if t.is_some() {
+        SEEN_RESET_TAG.with(|c| c.set(true));
     }
+    t
 }
 
 /// Resolve a scalar like yaml.v3 does when decoding into `interface{}`.
@@ -309,6 +328,7 @@ fn resolve_scalar(
     if matches!(tag, None | Some("!!timestamp")) && is_timestamp(&v) {
         let mut n = Node::str(v.into_owned(), pos);
         n.tag = Some(Tag::Timestamp);
+        SEEN_TIMESTAMP.with(|c| c.set(true));
         return Ok(n);
     }
     let resolved = resolve_plain_typed(&v);
