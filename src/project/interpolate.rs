@@ -101,9 +101,9 @@ enum Seg<'a> {
 }
 
 impl PathNode<'_> {
-    fn to_vec(&self) -> Vec<String> {
+    fn to_vec(self) -> Vec<String> {
         let mut v = Vec::new();
-        let mut cur = Some(self);
+        let mut cur = Some(&self);
         while let Some(n) = cur {
             v.push(match n.seg {
                 Seg::Key(k) => k.to_string(),
