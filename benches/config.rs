@@ -19,7 +19,9 @@ fn generated_project() -> (tempfile::TempDir, LoadOptions) {
     std::fs::write(dir.path().join("compose.yaml"), &out.stdout).expect("write compose.yaml");
     let opts = LoadOptions {
         working_dir: dir.path().to_path_buf(),
-        environment: [("HOME".to_string(), "/root".to_string())].into_iter().collect(),
+        environment: [("HOME".to_string(), "/root".to_string())]
+            .into_iter()
+            .collect(),
         ..LoadOptions::default()
     };
     (dir, opts)
