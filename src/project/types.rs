@@ -21,6 +21,9 @@ pub type Extensions = IndexMap<String, serde_json::Value>;
 fn is_false(b: &bool) -> bool {
     !*b
 }
+fn is_true(b: &bool) -> bool {
+    *b
+}
 fn is_zero_i64(v: &i64) -> bool {
     *v == 0
 }
@@ -907,6 +910,8 @@ pub struct DeviceMapping {
 #[serde(default)]
 pub struct EnvFile {
     pub path: String,
+    /// An "opt-out" flag in Compose: rendered only when false.
+    #[serde(skip_serializing_if = "is_true")]
     pub required: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub format: String,
