@@ -40,10 +40,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
     /// Compose configuration files (`-` reads standard input)
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    // `-f` and `-p` are accepted before the subcommand only: after it, Compose's commands use
+    // them for themselves (`rm -f` = --force, `run -p` = --publish). Cobra lets a local flag
+    // shadow a persistent one; clap cannot, so these two are not global.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Vec<PathBuf>,
     /// Project name
-    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
     /// Specify an alternate working directory (default: the path of the first Compose file)
     #[arg(long = "project-directory", global = true, value_name = "DIR")]
