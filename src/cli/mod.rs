@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub mod completion;
 pub mod config;
 pub mod error;
+pub mod oci;
 
 pub use error::{CliError, UserError};
 
@@ -100,6 +101,9 @@ pub enum Command {
     /// Generate the man page
     #[command(hide = true)]
     Man(completion::ManArgs),
+    /// runc-compatible low-level runtime commands
+    #[command(hide = true)]
+    Oci(oci::OciArgs),
 }
 
 /// Entry point used by `src/main.rs`: returns the process exit code.
@@ -131,7 +135,8 @@ where
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RCOMPOSE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("RCOMPOSE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,libcontainer=off,libcgroups=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -148,6 +153,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Config(args) => config::run(&global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),
+        Command::Oci(args) => oci::run(&global, args),
     }
 }
 

@@ -200,13 +200,15 @@ impl Executor for RcExecutor {
             fail(format!("cannot load the seccomp filter: {e}"), 126);
         }
         if let Some(fc) = &self.plan.final_caps {
-            let r = caps::set(None, caps::CapSet::Bounding, &to_caps_set(&fc.bounding))
+            let keep = to_caps_set(&fc.bounding);
+            let r = caps::read(None, caps::CapSet::Bounding)
+                .and_then(|now| {
+                    now.difference(&keep)
+                        .try_for_each(|c| caps::drop(None, caps::CapSet::Bounding, *c))
+                })
                 .and_then(|_| {
-                    caps::set(
-                        None,
-                        caps::CapSet::Inheritable,
-                        &to_caps_set(&fc.inheritable),
-                    )
+                    let inh = to_caps_set(&fc.inheritable);
+                    caps::set(None, caps::CapSet::Inheritable, &inh)
                 })
                 .and_then(|_| caps::set(None, caps::CapSet::Effective, &to_caps_set(&fc.effective)))
                 .and_then(|_| {

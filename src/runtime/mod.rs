@@ -7,6 +7,7 @@ pub mod executor;
 pub mod init;
 pub mod layout;
 pub mod lc;
+pub mod oci;
 pub mod proc;
 pub mod seccomp;
 pub mod security;
