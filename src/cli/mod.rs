@@ -101,9 +101,6 @@ pub enum Command {
     /// Generate the man page
     #[command(hide = true)]
     Man(completion::ManArgs),
-    /// runc-compatible low-level runtime commands
-    #[command(hide = true)]
-    Oci(oci::OciArgs),
 }
 
 /// Entry point used by `src/main.rs`: returns the process exit code.
@@ -116,6 +113,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Hidden low-level commands have their own parsers (runc's flags clash with Compose's
+    // globals, e.g. `-f`) and must run before any tokio runtime exists.
+    if let Some(code) = hidden_command(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -131,6 +134,28 @@ where
         Ok(code) => code,
         Err(err) => error::report(&err),
     }
+}
+
+fn hidden_command(args: &[OsString]) -> Option<i32> {
+    let name = args.get(1)?.to_str()?;
+    let rest = args[1..].to_vec();
+    let result = match name {
+        "oci" => match oci::OciCli::try_parse_from(rest) {
+            Ok(cli) => {
+                init_tracing();
+                oci::run(cli)
+            }
+            Err(e) => {
+                let _ = e.print();
+                return Some(if e.use_stderr() { 1 } else { 0 });
+            }
+        },
+        _ => return None,
+    };
+    Some(match result {
+        Ok(code) => code,
+        Err(err) => error::report(&err),
+    })
 }
 
 fn init_tracing() {
@@ -153,7 +178,6 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Config(args) => config::run(&global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),
-        Command::Oci(args) => oci::run(&global, args),
     }
 }
 

@@ -7,14 +7,19 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use super::{CliError, GlobalArgs, UserError};
+use super::{CliError, UserError};
 use crate::paths::Paths;
 use crate::runtime::oci::{self, CreateArgs, ExecArgs, OciRoot};
 
-#[derive(Debug, Args)]
-pub struct OciArgs {
+/// `rcompose oci`: runc-compatible low-level runtime commands.
+#[derive(Debug, Parser)]
+#[command(name = "rcompose oci", bin_name = "rcompose oci", disable_help_subcommand = true)]
+pub struct OciCli {
+    /// Root directory for container state (runc's `--root`; default `$RCOMPOSE_RUN/oci`)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Log file (runc's `--log`); errors are also written there
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -146,8 +151,8 @@ fn user_err(e: impl std::fmt::Display) -> CliError {
     CliError::User(UserError::new(format!("rcompose oci: {e}")))
 }
 
-pub fn run(global: &GlobalArgs, args: OciArgs) -> Result<i32, CliError> {
-    let root = global
+pub fn run(args: OciCli) -> Result<i32, CliError> {
+    let root = args
         .root
         .clone()
         .unwrap_or_else(|| Paths::from_env(None).run.join("oci"));
