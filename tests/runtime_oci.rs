@@ -134,7 +134,10 @@ fn oci_run_matches_runc_run_from_inside_the_container() {
         "views differ\nonly under rcompose:\n{only_r:#?}\nonly under runc:\n{only_c:#?}\n\nfull rcompose output:\n{out_r}"
     );
     // And the view is Docker's: spot-check the facts that matter.
-    assert!(out_r.contains("id: uid=1000(app) gid=1000(app) groups=10(wheel),50(staff)"), "{out_r}");
+    assert!(
+        out_r.contains("id: uid=1000(app) gid=1000(app) groups=10(wheel),50(staff)"),
+        "{out_r}"
+    );
     assert!(out_r.contains("Seccomp:\t2"), "{out_r}");
     assert!(out_r.contains("memory.limit: 67108864"), "{out_r}");
     assert!(out_r.contains("pids.max: 50"), "{out_r}");
@@ -150,7 +153,9 @@ fn oci_lifecycle_create_start_state_kill_delete() {
     let env = TestEnv::new();
     let rootfs = env.rootfs("rootfs");
     let mut cfg = config(&env, &rootfs);
-    cfg.command = Some(vec!["trap 'exit 42' TERM; while true; do sleep 0.05; done".into()]);
+    cfg.command = Some(vec![
+        "trap 'exit 42' TERM; while true; do sleep 0.05; done".into(),
+    ]);
     cfg.user = None;
     let facts = StartFacts {
         rootfs: rootfs.clone(),
@@ -174,7 +179,11 @@ fn oci_lifecycle_create_start_state_kill_delete() {
             let f = std::fs::File::create(&out_file).unwrap();
             cmd.stdout(f.try_clone().unwrap()).stderr(f);
             let st = cmd.status().unwrap();
-            return (st.code().unwrap_or(-1), String::new(), std::fs::read_to_string(&out_file).unwrap());
+            return (
+                st.code().unwrap_or(-1),
+                String::new(),
+                std::fs::read_to_string(&out_file).unwrap(),
+            );
         }
         run(&mut cmd)
     };

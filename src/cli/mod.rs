@@ -14,6 +14,7 @@ pub mod completion;
 pub mod config;
 pub mod error;
 pub mod oci;
+pub mod shim;
 
 pub use error::{CliError, UserError};
 
@@ -144,6 +145,16 @@ fn hidden_command(args: &[OsString]) -> Option<i32> {
             Ok(cli) => {
                 init_tracing();
                 oci::run(cli)
+            }
+            Err(e) => {
+                let _ = e.print();
+                return Some(if e.use_stderr() { 1 } else { 0 });
+            }
+        },
+        "shim" => match shim::ShimCli::try_parse_from(rest) {
+            Ok(cli) => {
+                init_tracing();
+                shim::run(cli)
             }
             Err(e) => {
                 let _ = e.print();

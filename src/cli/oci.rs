@@ -15,7 +15,11 @@ use crate::runtime::oci::{self, CreateArgs, ExecArgs, OciRoot};
 
 /// `rcompose oci`: runc-compatible low-level runtime commands.
 #[derive(Debug, Parser)]
-#[command(name = "rcompose oci", bin_name = "rcompose oci", disable_help_subcommand = true)]
+#[command(
+    name = "rcompose oci",
+    bin_name = "rcompose oci",
+    disable_help_subcommand = true
+)]
 pub struct OciCli {
     /// Root directory for container state (runc's `--root`; default `$RCOMPOSE_RUN/oci`)
     #[arg(long, global = true, value_name = "DIR")]

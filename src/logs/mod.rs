@@ -168,7 +168,9 @@ impl LogOptions {
                 why: why.into(),
             };
             match k.as_str() {
-                "max-size" => o.max_size = parse_size(v).ok_or_else(|| bad("expected a size like `20m`"))?,
+                "max-size" => {
+                    o.max_size = parse_size(v).ok_or_else(|| bad("expected a size like `20m`"))?
+                }
                 "max-file" => {
                     o.max_file = v
                         .parse()
@@ -227,7 +229,12 @@ impl LogWriter {
     }
 
     /// Append one record (the caller splits lines; see [`LineSplitter`]).
-    pub fn write(&mut self, stream: Stream, data: &[u8], time: DateTime<Utc>) -> std::io::Result<()> {
+    pub fn write(
+        &mut self,
+        stream: Stream,
+        data: &[u8],
+        time: DateTime<Utc>,
+    ) -> std::io::Result<()> {
         let rec = encode(stream, data, time);
         if let Some(max) = self.opts.max_size
             && self.size > 0
@@ -361,7 +368,11 @@ fn tail_file(path: &Path, n: usize, opts: &ReadOptions) -> std::io::Result<Vec<L
         pos = start;
         // Keep the first (possibly cut) line for the next round unless at the start.
         let mut lines: Vec<&[u8]> = buf.split(|b| *b == b'\n').collect();
-        carry = if pos > 0 { lines.remove(0).to_vec() } else { Vec::new() };
+        carry = if pos > 0 {
+            lines.remove(0).to_vec()
+        } else {
+            Vec::new()
+        };
         for l in lines.iter().rev() {
             if let Some(e) = decode(l)
                 && opts.keep(&e)
@@ -496,7 +507,14 @@ impl Follower {
                 gens.clear();
             }
             for g in gens.iter().rev() {
-                read_file(g, &ReadOptions { until: self.until, ..Default::default() }, &mut out)?;
+                read_file(
+                    g,
+                    &ReadOptions {
+                        until: self.until,
+                        ..Default::default()
+                    },
+                    &mut out,
+                )?;
             }
             self.file = File::open(&self.path).ok();
             self.ino = current.unwrap_or(0);
@@ -603,9 +621,15 @@ mod tests {
     fn records_are_docker_json_file_lines() {
         let r = encode(Stream::Stderr, b"h\xffi\n", t(0));
         let s = String::from_utf8(r.clone()).unwrap();
-        assert_eq!(s, "{\"log\":\"h\u{fffd}i\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20.000000000Z\"}\n");
+        assert_eq!(
+            s,
+            "{\"log\":\"h\u{fffd}i\\n\",\"stream\":\"stderr\",\"time\":\"2023-11-14T22:13:20.000000000Z\"}\n"
+        );
         let e = decode(&r[..r.len() - 1]).unwrap();
-        assert_eq!((e.stream, e.line.as_str()), (Stream::Stderr, "h\u{fffd}i\n"));
+        assert_eq!(
+            (e.stream, e.line.as_str()),
+            (Stream::Stderr, "h\u{fffd}i\n")
+        );
     }
 
     #[test]
@@ -633,17 +657,28 @@ mod tests {
         o.insert("max-file".to_string(), "3".to_string());
         assert_eq!(
             LogOptions::from_config("local", &o).unwrap(),
-            Some(LogOptions { max_size: Some(1024), max_file: 3 })
+            Some(LogOptions {
+                max_size: Some(1024),
+                max_file: 3
+            })
         );
         assert!(LogOptions::from_config("syslog", &o).is_err());
         o.insert("max-file".to_string(), "0".to_string());
         assert!(LogOptions::from_config("json-file", &o).is_err());
-        assert_eq!(LogOptions::from_config("none", &Default::default()).unwrap(), None);
+        assert_eq!(
+            LogOptions::from_config("none", &Default::default()).unwrap(),
+            None
+        );
     }
 
     fn write_n(w: &mut LogWriter, from: usize, n: usize) {
         for i in from..from + n {
-            w.write(Stream::Stdout, format!("line {i:04}\n").as_bytes(), t(i as i64)).unwrap();
+            w.write(
+                Stream::Stdout,
+                format!("line {i:04}\n").as_bytes(),
+                t(i as i64),
+            )
+            .unwrap();
         }
     }
 
@@ -651,7 +686,10 @@ mod tests {
     fn rotation_keeps_max_file_files_and_readers_see_order() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("c.log");
-        let opts = LogOptions { max_size: Some(1000), max_file: 3 };
+        let opts = LogOptions {
+            max_size: Some(1000),
+            max_file: 3,
+        };
         let mut w = LogWriter::open(&p, opts).unwrap();
         write_n(&mut w, 0, 100);
         assert!(p.exists() && generation(&p, 1).exists() && generation(&p, 2).exists());
@@ -663,10 +701,32 @@ mod tests {
         assert!(all.len() < 100 && all.len() > 20);
         assert_eq!(all.last().unwrap().line, "line 0099\n");
         let nums: Vec<usize> = all.iter().map(|e| e.line[5..9].parse().unwrap()).collect();
-        assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "contiguous and ordered");
-        let tail = read(&p, &ReadOptions { tail: Some(20), ..Default::default() }).unwrap();
-        assert_eq!(tail, all[all.len() - 20..].to_vec(), "tail spans rotated files");
-        let window = read(&p, &ReadOptions { since: Some(t(90)), until: Some(t(92)), ..Default::default() }).unwrap();
+        assert!(
+            nums.windows(2).all(|w| w[1] == w[0] + 1),
+            "contiguous and ordered"
+        );
+        let tail = read(
+            &p,
+            &ReadOptions {
+                tail: Some(20),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            tail,
+            all[all.len() - 20..].to_vec(),
+            "tail spans rotated files"
+        );
+        let window = read(
+            &p,
+            &ReadOptions {
+                since: Some(t(90)),
+                until: Some(t(92)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(window.len(), 3);
     }
 
@@ -674,7 +734,14 @@ mod tests {
     fn max_file_one_truncates() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("c.log");
-        let mut w = LogWriter::open(&p, LogOptions { max_size: Some(200), max_file: 1 }).unwrap();
+        let mut w = LogWriter::open(
+            &p,
+            LogOptions {
+                max_size: Some(200),
+                max_file: 1,
+            },
+        )
+        .unwrap();
         write_n(&mut w, 0, 50);
         assert!(!generation(&p, 1).exists());
         assert!(std::fs::metadata(&p).unwrap().len() <= 200);
@@ -684,9 +751,23 @@ mod tests {
     fn follower_continues_across_rotations() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("c.log");
-        let mut w = LogWriter::open(&p, LogOptions { max_size: Some(500), max_file: 20 }).unwrap();
+        let mut w = LogWriter::open(
+            &p,
+            LogOptions {
+                max_size: Some(500),
+                max_file: 20,
+            },
+        )
+        .unwrap();
         write_n(&mut w, 0, 3);
-        let (initial, mut f) = Follower::open(&p, &ReadOptions { tail: Some(2), ..Default::default() }).unwrap();
+        let (initial, mut f) = Follower::open(
+            &p,
+            &ReadOptions {
+                tail: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(initial.len(), 2);
         assert_eq!(initial[1].line, "line 0002\n");
         assert!(f.poll().unwrap().is_empty());
@@ -700,8 +781,15 @@ mod tests {
 
     #[test]
     fn merge_orders_by_time_stably() {
-        let e = |s: i64, l: &str| LogEntry { time: t(s), stream: Stream::Stdout, line: l.into() };
-        let m = merge(vec![("a", vec![e(1, "a1"), e(3, "a3")]), ("b", vec![e(1, "b1"), e(2, "b2")])]);
+        let e = |s: i64, l: &str| LogEntry {
+            time: t(s),
+            stream: Stream::Stdout,
+            line: l.into(),
+        };
+        let m = merge(vec![
+            ("a", vec![e(1, "a1"), e(3, "a3")]),
+            ("b", vec![e(1, "b1"), e(2, "b2")]),
+        ]);
         let order: Vec<&str> = m.iter().map(|(_, e)| e.line.as_str()).collect();
         assert_eq!(order, vec!["a1", "b1", "b2", "a3"]);
     }

@@ -416,6 +416,16 @@ impl ContainerConfig {
             .unwrap_or_else(|| "SIGTERM".into())
     }
 
+    /// The container's cgroup path, `<cgroup_parent or /rcompose>/<id>`.
+    pub fn cgroups_path(&self) -> String {
+        let parent = self
+            .cgroup_parent
+            .clone()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "/rcompose".into());
+        format!("/{}/{}", parent.trim_matches('/'), self.id)
+    }
+
     /// Names of the anonymous volumes mounted in this container.
     pub fn anonymous_volumes(&self) -> Vec<String> {
         self.mounts

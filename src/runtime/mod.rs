@@ -3,16 +3,27 @@
 
 pub mod cgroups;
 pub mod config;
+pub mod control;
+pub mod exec;
 pub mod executor;
+pub mod health;
 pub mod init;
+pub mod launch;
 pub mod layout;
 pub mod lc;
 pub mod oci;
+pub mod ops;
 pub mod proc;
+pub mod rootfs;
 pub mod seccomp;
 pub mod security;
+pub mod shim;
 pub mod signals;
 pub mod spec;
 pub mod state;
 pub mod sys;
 pub mod user;
+
+pub use ops::{
+    ContainerInfo, ExecOptions, ExecOutput, Removed, Runtime, RuntimeError, Top, new_id,
+};

@@ -618,12 +618,7 @@ pub fn build(
         check_sysctl(k, config)?;
     }
 
-    let cgroup_parent = config
-        .cgroup_parent
-        .clone()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "/rcompose".into());
-    let cgroups_path = format!("/{}/{}", cgroup_parent.trim_matches('/'), config.id);
+    let cgroups_path = config.cgroups_path();
 
     let mut linux = json!({
         "namespaces": namespaces,

@@ -229,3 +229,42 @@ mod tests {
         assert_eq!(unescape_mount_path("/plain"), "/plain");
     }
 }
+
+/// `poll(2)` over raw descriptors; `timeout_ms < 0` waits forever. EINTR counts as 0 ready.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize, Errno> {
+    // SAFETY: `fds` is a valid, exclusively borrowed array of pollfd for the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    match Errno::result(n) {
+        Ok(n) => Ok(n as usize),
+        Err(Errno::EINTR) => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// Make a descriptor non-blocking.
+pub fn set_nonblocking(fd: RawFd) -> Result<(), Errno> {
+    use nix::fcntl::{F_GETFL, F_SETFL, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(fd, F_GETFL)?);
+    fcntl(fd, F_SETFL(flags | OFlag::O_NONBLOCK)).map(drop)
+}
+
+/// Set a pty's window size.
+pub fn set_winsize(fd: RawFd, rows: u16, cols: u16) -> Result<(), Errno> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads the winsize we pass.
+    Errno::result(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) }).map(drop)
+}
+
+/// The window size of a terminal.
+pub fn get_winsize(fd: RawFd) -> Option<(u16, u16)> {
+    // SAFETY: winsize is plain data; TIOCGWINSZ writes into it.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
+}

@@ -34,7 +34,9 @@ nogroup:x:65534:\n";
 pub fn build(dir: &Path) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    for d in ["etc", "root", "home/app", "tmp", "proc", "sys", "dev", "usr/bin", "sbin", "var"] {
+    for d in [
+        "etc", "root", "home/app", "tmp", "proc", "sys", "dev", "usr/bin", "sbin", "var",
+    ] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
     std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();

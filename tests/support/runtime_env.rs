@@ -26,7 +26,10 @@ fn random_hex(n: usize) -> String {
 
 impl TestEnv {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("rct").tempdir_in("/tmp").unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("rct")
+            .tempdir_in("/tmp")
+            .unwrap();
         let paths = Paths::new(dir.path().join("root"), dir.path().join("run"));
         std::fs::create_dir_all(&paths.root).unwrap();
         std::fs::create_dir_all(&paths.run).unwrap();
@@ -136,7 +139,10 @@ impl TestEnv {
         }
         for p in self.our_processes() {
             let cmd = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
-            out.push(format!("process {p} {}", String::from_utf8_lossy(&cmd).replace('\0', " ")));
+            out.push(format!(
+                "process {p} {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
         }
         out
     }
