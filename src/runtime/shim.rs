@@ -1302,7 +1302,27 @@ impl Shim {
 
     /// Decide what follows an exit (or a failed restart).
     fn after_exit(&mut self, code: i32, ran_for: Duration) {
-        // Answer waiters and end attach streams of this run.
+        let delay = self.backoff.next(
+            self.config.restart,
+            code,
+            self.state.manually_stopped,
+            self.state.restart_count,
+            ran_for,
+        );
+        // Record the outcome before anyone waiting hears about it.
+        match delay {
+            Some(d) => {
+                self.state.status = Status::Restarting;
+                self.state.health = None;
+                self.restart_at = Some(Instant::now() + d);
+                self.save();
+            }
+            None => {
+                self.state.status = Status::Exited { code };
+                self.save();
+            }
+        }
+        // Answer waiters and end the attach streams of this run.
         for c in &mut self.conns {
             match c.mode {
                 Mode::AwaitExit => {
@@ -1321,25 +1341,8 @@ impl Shim {
                 _ => {}
             }
         }
-        let delay = self.backoff.next(
-            self.config.restart,
-            code,
-            self.state.manually_stopped,
-            self.state.restart_count,
-            ran_for,
-        );
-        match delay {
-            Some(d) => {
-                self.state.status = Status::Restarting;
-                self.state.health = None;
-                self.restart_at = Some(Instant::now() + d);
-                self.save();
-            }
-            None => {
-                self.state.status = Status::Exited { code };
-                self.save();
-                self.finish_stopped();
-            }
+        if delay.is_none() {
+            self.finish_stopped();
         }
     }
 
