@@ -399,3 +399,218 @@ fn exec_honours_user_workdir_env_and_exit_codes() {
     remove_all(&rt);
     env.assert_clean();
 }
+
+#[test]
+fn restart_policy_backs_off_like_docker_and_gives_up_at_the_limit() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let mut c = config(&env, &rootfs, "echo run; exit 3");
+    c.restart = RestartPolicy::OnFailure { max_retries: Some(4) };
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    assert!(eventually(Duration::from_secs(20), || {
+        rt.state(&c.id).unwrap().status == Status::Exited { code: 3 }
+    }));
+    let st = rt.state(&c.id).unwrap();
+    assert_eq!(st.restart_count, 4);
+    let runs: Vec<_> = logs::read(&rt.log_path(&c.id), &Default::default())
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.line == "run\n")
+        .map(|e| e.time)
+        .collect();
+    assert_eq!(runs.len(), 5, "the first run and 4 restarts");
+    // Back-off: 100 ms, 200 ms, 400 ms, 800 ms between runs (plus start time).
+    let gaps: Vec<i64> = runs.windows(2).map(|w| (w[1] - w[0]).num_milliseconds()).collect();
+    for (gap, min) in gaps.iter().zip([100, 200, 400, 800]) {
+        assert!(*gap >= min && *gap < min + 1000, "gaps {gaps:?}");
+    }
+    // Each gap is the back-off plus a constant start cost, so gap 4 - gap 1 ≈ 800 - 100.
+    assert!(gaps[3] - gaps[0] >= 600, "doubling: {gaps:?}");
+
+    // `always` keeps restarting until stopped; a stop is final.
+    let mut a = config(&env, &rootfs, "exit 0");
+    a.restart = RestartPolicy::Always;
+    rt.create(&a).unwrap();
+    rt.start(&a.id).unwrap();
+    assert!(eventually(Duration::from_secs(10), || rt.state(&a.id).unwrap().restart_count >= 2));
+    rt.stop(&a.id, Some(Duration::from_secs(1))).unwrap();
+    let st = rt.state(&a.id).unwrap();
+    assert!(matches!(st.status, Status::Exited { .. }), "{st:?}");
+    let n = st.restart_count;
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rt.state(&a.id).unwrap().restart_count, n);
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn healthcheck_moves_between_starting_healthy_and_unhealthy() {
+    use rcompose::runtime::config::Healthcheck;
+    use rcompose::runtime::state::HealthStatus;
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let mut c = config(&env, &rootfs, "sleep 1000");
+    c.healthcheck = Some(Healthcheck {
+        test: vec!["CMD-SHELL".into(), "echo probing; test -f /tmp/ok".into()],
+        interval: Some(Duration::from_millis(150)),
+        timeout: Some(Duration::from_secs(2)),
+        retries: Some(2),
+        ..Default::default()
+    });
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    let health = || rt.state(&c.id).unwrap().health.unwrap();
+    assert_eq!(health().status, HealthStatus::Starting);
+    assert!(eventually(Duration::from_secs(10), || health().status == HealthStatus::Unhealthy));
+    let h = health();
+    assert!(h.failing_streak >= 2);
+    let last = h.log.last().unwrap();
+    assert_eq!(last.exit_code, 1);
+    assert_eq!(last.output, "probing\n");
+    let touch = ExecOptions { cmd: vec!["touch".into(), "/tmp/ok".into()], capture: true, ..Default::default() };
+    assert_eq!(rt.exec(&c.id, &touch).unwrap().exit_code, 0);
+    assert!(eventually(Duration::from_secs(10), || health().status == HealthStatus::Healthy));
+    assert_eq!(health().failing_streak, 0);
+    assert!(eventually(Duration::from_secs(10), || health().log.len() == 5), "keeps the last five");
+    rt.stop(&c.id, Some(Duration::from_secs(1))).unwrap();
+
+    // A probe that outlives its timeout is killed and recorded as -1.
+    let mut s = config(&env, &rootfs, "sleep 1000");
+    s.healthcheck = Some(Healthcheck {
+        test: vec!["CMD".into(), "sleep".into(), "10".into()],
+        interval: Some(Duration::from_millis(100)),
+        timeout: Some(Duration::from_millis(300)),
+        retries: Some(1),
+        ..Default::default()
+    });
+    rt.create(&s).unwrap();
+    rt.start(&s.id).unwrap();
+    let h = || rt.state(&s.id).unwrap().health.unwrap();
+    assert!(eventually(Duration::from_secs(10), || h().status == HealthStatus::Unhealthy));
+    let last = h().log.last().unwrap().clone();
+    assert_eq!(last.exit_code, -1);
+    assert_eq!(last.output, "Health check exceeded timeout (300ms)");
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn logs_rotate_by_size_and_count() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let mut c = config(&env, &rootfs, "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done");
+    let mut opts = indexmap::IndexMap::new();
+    opts.insert("max-size".to_string(), "8k".to_string());
+    opts.insert("max-file".to_string(), "3".to_string());
+    c.logging = LogConfig { driver: "json-file".into(), options: opts };
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    assert_eq!(rt.wait(&c.id).unwrap(), 0);
+    let files = logs::files(&rt.log_path(&c.id));
+    assert_eq!(files.len(), 3, "{files:?}");
+    for f in &files {
+        assert!(std::fs::metadata(f).unwrap().len() <= 8 * 1024, "{f:?}");
+    }
+    let all = logs::read(&rt.log_path(&c.id), &Default::default()).unwrap();
+    assert_eq!(all.last().unwrap().line, "line 1999\n");
+    let n = all.len();
+    assert!(n > 100 && n < 2000, "older files were dropped: {n}");
+    let tail = logs::read(&rt.log_path(&c.id), &logs::ReadOptions { tail: Some(5), ..Default::default() }).unwrap();
+    assert_eq!(tail.iter().map(|e| e.line.as_str()).collect::<String>(), "line 1995\nline 1996\nline 1997\nline 1998\nline 1999\n");
+    // driver `none` writes nothing.
+    let mut quiet = config(&env, &rootfs, "echo hi");
+    quiet.logging.driver = "none".into();
+    rt.create(&quiet).unwrap();
+    rt.start(&quiet.id).unwrap();
+    rt.wait(&quiet.id).unwrap();
+    assert!(!rt.log_path(&quiet.id).exists());
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn pause_freezes_and_unpause_thaws() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let c = config(&env, &rootfs, "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done");
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    rt.pause(&c.id).unwrap();
+    assert_eq!(rt.state(&c.id).unwrap().status, Status::Paused);
+    let counter = rootfs.join("tmp/n");
+    let a = std::fs::read_to_string(&counter).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read_to_string(&counter).unwrap(), a, "frozen");
+    assert!(matches!(
+        rt.exec(&c.id, &ExecOptions { cmd: vec!["true".into()], ..Default::default() }),
+        Err(RuntimeError::Paused { .. })
+    ));
+    assert!(rt.pause(&c.id).is_err(), "already paused");
+    rt.unpause(&c.id).unwrap();
+    assert_eq!(rt.state(&c.id).unwrap().status, Status::Running);
+    assert!(eventually(Duration::from_secs(5), || std::fs::read_to_string(&counter).unwrap() != a));
+    // A paused container can still be stopped (the shell as PID 1 ignores SIGTERM, as in
+    // Docker, so it takes the SIGKILL).
+    rt.pause(&c.id).unwrap();
+    assert_eq!(rt.stop(&c.id, Some(Duration::from_millis(500))).unwrap(), Some(137));
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn init_reaps_zombies_and_forwards_signals() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    // The subshell exits at once, orphaning its `sleep`, which then exits: a zombie unless
+    // PID 1 reaps it.
+    let script = "(sleep 0.2 &); trap 'exit 7' TERM; while true; do sleep 0.05; done";
+    let mut with_init = config(&env, &rootfs, script);
+    with_init.init = true;
+    rt.create(&with_init).unwrap();
+    rt.start(&with_init.id).unwrap();
+    let ps = |id: &str| {
+        let o = rt
+            .exec(id, &ExecOptions { cmd: vec!["ps".into(), "-o".into(), "pid,stat,comm".into()], capture: true, ..Default::default() })
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    std::thread::sleep(Duration::from_millis(800));
+    let out = ps(&with_init.id);
+    assert!(out.lines().any(|l| l.trim_start().starts_with("1 ") && l.contains("docker-init")), "{out}");
+    assert!(!out.lines().any(|l| l.split_whitespace().nth(1).is_some_and(|s| s.starts_with('Z'))), "zombie left: {out}");
+    // The stop signal goes to init, which forwards it to the shell.
+    assert_eq!(rt.stop(&with_init.id, Some(Duration::from_secs(5))).unwrap(), Some(7));
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn ulimits_apply_and_limits_above_the_host_fail_at_create_naming_the_limit() {
+    use rcompose::runtime::config::Ulimit;
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let mut c = config(&env, &rootfs, "ulimit -Sn; ulimit -Hn");
+    c.ulimits = vec![Ulimit { name: "nofile".into(), soft: 1000, hard: 1500 }];
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    rt.wait(&c.id).unwrap();
+    assert_eq!(log_text(&rt, &c.id), "stdout: 1000\nstdout: 1500\n");
+    let (_, host_hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let mut big = config(&env, &rootfs, "true");
+    big.ulimits = vec![Ulimit { name: "nofile".into(), soft: 1024, hard: host_hard + 1 }];
+    let err = rt.create(&big).unwrap_err();
+    assert!(matches!(err, RuntimeError::UlimitAboveHost { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("`nofile`") && msg.contains(&(host_hard + 1).to_string()), "{msg}");
+    assert!(rt.state(&big.id).is_err(), "nothing was created");
+    remove_all(&rt);
+    env.assert_clean();
+}
