@@ -406,7 +406,9 @@ fn restart_policy_backs_off_like_docker_and_gives_up_at_the_limit() {
     let rootfs = env.rootfs("rootfs");
     let rt = runtime(&env);
     let mut c = config(&env, &rootfs, "echo run; exit 3");
-    c.restart = RestartPolicy::OnFailure { max_retries: Some(4) };
+    c.restart = RestartPolicy::OnFailure {
+        max_retries: Some(4),
+    };
     rt.create(&c).unwrap();
     rt.start(&c.id).unwrap();
     assert!(eventually(Duration::from_secs(20), || {
@@ -422,7 +424,10 @@ fn restart_policy_backs_off_like_docker_and_gives_up_at_the_limit() {
         .collect();
     assert_eq!(runs.len(), 5, "the first run and 4 restarts");
     // Back-off: 100 ms, 200 ms, 400 ms, 800 ms between runs (plus start time).
-    let gaps: Vec<i64> = runs.windows(2).map(|w| (w[1] - w[0]).num_milliseconds()).collect();
+    let gaps: Vec<i64> = runs
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_milliseconds())
+        .collect();
     for (gap, min) in gaps.iter().zip([100, 200, 400, 800]) {
         assert!(*gap >= min && *gap < min + 1000, "gaps {gaps:?}");
     }
@@ -434,7 +439,11 @@ fn restart_policy_backs_off_like_docker_and_gives_up_at_the_limit() {
     a.restart = RestartPolicy::Always;
     rt.create(&a).unwrap();
     rt.start(&a.id).unwrap();
-    assert!(eventually(Duration::from_secs(10), || rt.state(&a.id).unwrap().restart_count >= 2));
+    assert!(eventually(Duration::from_secs(10), || rt
+        .state(&a.id)
+        .unwrap()
+        .restart_count
+        >= 2));
     rt.stop(&a.id, Some(Duration::from_secs(1))).unwrap();
     let st = rt.state(&a.id).unwrap();
     assert!(matches!(st.status, Status::Exited { .. }), "{st:?}");
@@ -464,17 +473,26 @@ fn healthcheck_moves_between_starting_healthy_and_unhealthy() {
     rt.start(&c.id).unwrap();
     let health = || rt.state(&c.id).unwrap().health.unwrap();
     assert_eq!(health().status, HealthStatus::Starting);
-    assert!(eventually(Duration::from_secs(10), || health().status == HealthStatus::Unhealthy));
+    assert!(eventually(Duration::from_secs(10), || health().status
+        == HealthStatus::Unhealthy));
     let h = health();
     assert!(h.failing_streak >= 2);
     let last = h.log.last().unwrap();
     assert_eq!(last.exit_code, 1);
     assert_eq!(last.output, "probing\n");
-    let touch = ExecOptions { cmd: vec!["touch".into(), "/tmp/ok".into()], capture: true, ..Default::default() };
+    let touch = ExecOptions {
+        cmd: vec!["touch".into(), "/tmp/ok".into()],
+        capture: true,
+        ..Default::default()
+    };
     assert_eq!(rt.exec(&c.id, &touch).unwrap().exit_code, 0);
-    assert!(eventually(Duration::from_secs(10), || health().status == HealthStatus::Healthy));
+    assert!(eventually(Duration::from_secs(10), || health().status
+        == HealthStatus::Healthy));
     assert_eq!(health().failing_streak, 0);
-    assert!(eventually(Duration::from_secs(10), || health().log.len() == 5), "keeps the last five");
+    assert!(
+        eventually(Duration::from_secs(10), || health().log.len() == 5),
+        "keeps the last five"
+    );
     rt.stop(&c.id, Some(Duration::from_secs(1))).unwrap();
 
     // A probe that outlives its timeout is killed and recorded as -1.
@@ -489,7 +507,8 @@ fn healthcheck_moves_between_starting_healthy_and_unhealthy() {
     rt.create(&s).unwrap();
     rt.start(&s.id).unwrap();
     let h = || rt.state(&s.id).unwrap().health.unwrap();
-    assert!(eventually(Duration::from_secs(10), || h().status == HealthStatus::Unhealthy));
+    assert!(eventually(Duration::from_secs(10), || h().status
+        == HealthStatus::Unhealthy));
     let last = h().log.last().unwrap().clone();
     assert_eq!(last.exit_code, -1);
     assert_eq!(last.output, "Health check exceeded timeout (300ms)");
@@ -502,11 +521,18 @@ fn logs_rotate_by_size_and_count() {
     let env = TestEnv::new();
     let rootfs = env.rootfs("rootfs");
     let rt = runtime(&env);
-    let mut c = config(&env, &rootfs, "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done");
+    let mut c = config(
+        &env,
+        &rootfs,
+        "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done",
+    );
     let mut opts = indexmap::IndexMap::new();
     opts.insert("max-size".to_string(), "8k".to_string());
     opts.insert("max-file".to_string(), "3".to_string());
-    c.logging = LogConfig { driver: "json-file".into(), options: opts };
+    c.logging = LogConfig {
+        driver: "json-file".into(),
+        options: opts,
+    };
     rt.create(&c).unwrap();
     rt.start(&c.id).unwrap();
     assert_eq!(rt.wait(&c.id).unwrap(), 0);
@@ -519,8 +545,18 @@ fn logs_rotate_by_size_and_count() {
     assert_eq!(all.last().unwrap().line, "line 1999\n");
     let n = all.len();
     assert!(n > 100 && n < 2000, "older files were dropped: {n}");
-    let tail = logs::read(&rt.log_path(&c.id), &logs::ReadOptions { tail: Some(5), ..Default::default() }).unwrap();
-    assert_eq!(tail.iter().map(|e| e.line.as_str()).collect::<String>(), "line 1995\nline 1996\nline 1997\nline 1998\nline 1999\n");
+    let tail = logs::read(
+        &rt.log_path(&c.id),
+        &logs::ReadOptions {
+            tail: Some(5),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        tail.iter().map(|e| e.line.as_str()).collect::<String>(),
+        "line 1995\nline 1996\nline 1997\nline 1998\nline 1999\n"
+    );
     // driver `none` writes nothing.
     let mut quiet = config(&env, &rootfs, "echo hi");
     quiet.logging.driver = "none".into();
@@ -537,7 +573,11 @@ fn pause_freezes_and_unpause_thaws() {
     let env = TestEnv::new();
     let rootfs = env.rootfs("rootfs");
     let rt = runtime(&env);
-    let c = config(&env, &rootfs, "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done");
+    let c = config(
+        &env,
+        &rootfs,
+        "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done",
+    );
     rt.create(&c).unwrap();
     rt.start(&c.id).unwrap();
     std::thread::sleep(Duration::from_millis(200));
@@ -548,17 +588,29 @@ fn pause_freezes_and_unpause_thaws() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(std::fs::read_to_string(&counter).unwrap(), a, "frozen");
     assert!(matches!(
-        rt.exec(&c.id, &ExecOptions { cmd: vec!["true".into()], ..Default::default() }),
+        rt.exec(
+            &c.id,
+            &ExecOptions {
+                cmd: vec!["true".into()],
+                ..Default::default()
+            }
+        ),
         Err(RuntimeError::Paused { .. })
     ));
     assert!(rt.pause(&c.id).is_err(), "already paused");
     rt.unpause(&c.id).unwrap();
     assert_eq!(rt.state(&c.id).unwrap().status, Status::Running);
-    assert!(eventually(Duration::from_secs(5), || std::fs::read_to_string(&counter).unwrap() != a));
+    assert!(eventually(
+        Duration::from_secs(5),
+        || std::fs::read_to_string(&counter).unwrap() != a
+    ));
     // A paused container can still be stopped (the shell as PID 1 ignores SIGTERM, as in
     // Docker, so it takes the SIGKILL).
     rt.pause(&c.id).unwrap();
-    assert_eq!(rt.stop(&c.id, Some(Duration::from_millis(500))).unwrap(), Some(137));
+    assert_eq!(
+        rt.stop(&c.id, Some(Duration::from_millis(500))).unwrap(),
+        Some(137)
+    );
     remove_all(&rt);
     env.assert_clean();
 }
@@ -577,16 +629,37 @@ fn init_reaps_zombies_and_forwards_signals() {
     rt.start(&with_init.id).unwrap();
     let ps = |id: &str| {
         let o = rt
-            .exec(id, &ExecOptions { cmd: vec!["ps".into(), "-o".into(), "pid,stat,comm".into()], capture: true, ..Default::default() })
+            .exec(
+                id,
+                &ExecOptions {
+                    cmd: vec!["ps".into(), "-o".into(), "pid,stat,comm".into()],
+                    capture: true,
+                    ..Default::default()
+                },
+            )
             .unwrap();
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
     std::thread::sleep(Duration::from_millis(800));
     let out = ps(&with_init.id);
-    assert!(out.lines().any(|l| l.trim_start().starts_with("1 ") && l.contains("docker-init")), "{out}");
-    assert!(!out.lines().any(|l| l.split_whitespace().nth(1).is_some_and(|s| s.starts_with('Z'))), "zombie left: {out}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("1 ") && l.contains("docker-init")),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|s| s.starts_with('Z'))),
+        "zombie left: {out}"
+    );
     // The stop signal goes to init, which forwards it to the shell.
-    assert_eq!(rt.stop(&with_init.id, Some(Duration::from_secs(5))).unwrap(), Some(7));
+    assert_eq!(
+        rt.stop(&with_init.id, Some(Duration::from_secs(5)))
+            .unwrap(),
+        Some(7)
+    );
     remove_all(&rt);
     env.assert_clean();
 }
@@ -598,19 +671,283 @@ fn ulimits_apply_and_limits_above_the_host_fail_at_create_naming_the_limit() {
     let rootfs = env.rootfs("rootfs");
     let rt = runtime(&env);
     let mut c = config(&env, &rootfs, "ulimit -Sn; ulimit -Hn");
-    c.ulimits = vec![Ulimit { name: "nofile".into(), soft: 1000, hard: 1500 }];
+    c.ulimits = vec![Ulimit {
+        name: "nofile".into(),
+        soft: 1000,
+        hard: 1500,
+    }];
     rt.create(&c).unwrap();
     rt.start(&c.id).unwrap();
     rt.wait(&c.id).unwrap();
     assert_eq!(log_text(&rt, &c.id), "stdout: 1000\nstdout: 1500\n");
-    let (_, host_hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    let (_, host_hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
     let mut big = config(&env, &rootfs, "true");
-    big.ulimits = vec![Ulimit { name: "nofile".into(), soft: 1024, hard: host_hard + 1 }];
+    big.ulimits = vec![Ulimit {
+        name: "nofile".into(),
+        soft: 1024,
+        hard: host_hard + 1,
+    }];
     let err = rt.create(&big).unwrap_err();
     assert!(matches!(err, RuntimeError::UlimitAboveHost { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("`nofile`") && msg.contains(&(host_hard + 1).to_string()), "{msg}");
+    assert!(
+        msg.contains("`nofile`") && msg.contains(&(host_hard + 1).to_string()),
+        "{msg}"
+    );
     assert!(rt.state(&big.id).is_err(), "nothing was created");
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+/// Not a test on its own: the "CLI" process that `a_container_survives_kill_9_of_the_cli`
+/// runs and kills. Does nothing unless started by that test.
+#[test]
+fn cli_helper_starts_a_container_and_hangs() {
+    let Ok(spec) = std::env::var("RCOMPOSE_TEST_CLI_HELPER") else {
+        return;
+    };
+    let (root, run, config_path): (String, String, String) = serde_json::from_str(&spec).unwrap();
+    let rt = Runtime::with_exe(rcompose::paths::Paths::new(root, run), RCOMPOSE);
+    let c: ContainerConfig = serde_json::from_slice(&std::fs::read(config_path).unwrap()).unwrap();
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    println!("STARTED");
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    std::thread::sleep(Duration::from_secs(3600));
+}
+
+#[test]
+fn a_container_survives_kill_9_of_the_cli_that_started_it() {
+    use std::io::BufRead;
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let c = config(
+        &env,
+        &rootfs,
+        "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done",
+    );
+    let cfg_path = env.path().join("helper-config.json");
+    std::fs::write(&cfg_path, serde_json::to_vec(&c).unwrap()).unwrap();
+    let spec = serde_json::to_string(&(
+        env.paths.root.to_string_lossy(),
+        env.paths.run.to_string_lossy(),
+        cfg_path.to_string_lossy(),
+    ))
+    .unwrap();
+    let mut cli = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "cli_helper_starts_a_container_and_hangs",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("RCOMPOSE_TEST_CLI_HELPER", spec)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(cli.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().contains("STARTED")));
+    cli.kill().unwrap(); // SIGKILL
+    cli.wait().unwrap();
+    let st = rt.state(&c.id).unwrap();
+    assert_eq!(st.status, Status::Running);
+    assert!(st.shim_alive() && st.init_alive());
+    let before = logs::read(&rt.log_path(&c.id), &Default::default())
+        .unwrap()
+        .len();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            logs::read(&rt.log_path(&c.id), &Default::default())
+                .unwrap()
+                .len()
+                > before + 5
+        }),
+        "the shim keeps logging"
+    );
+    assert_eq!(
+        rt.stop(&c.id, Some(Duration::from_millis(300))).unwrap(),
+        Some(137)
+    );
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn a_dead_shim_is_noticed_and_its_container_stopped_cleanly() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let c = config(&env, &rootfs, "sleep 1000");
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    let raw = rcompose::runtime::state::State::load(
+        &env.paths.containers().join(&c.id).join("state.json"),
+    )
+    .unwrap();
+    let (shim, init) = (raw.shim_pid.unwrap(), raw.pid.unwrap());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shim),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(5), || !raw.shim_alive()));
+    // The next command notices: the container is stopped, nothing is orphaned.
+    let st = rt.state(&c.id).unwrap();
+    assert_eq!(st.status, Status::Exited { code: 137 });
+    assert!(st.error.as_deref().unwrap_or("").contains("shim"), "{st:?}");
+    assert!(!raw.init_alive(), "container init {init} was stopped");
+    assert!(!rcompose::runtime::cgroups::Cgroup::open(&c.cgroups_path()).exists());
+    // And it can be started again.
+    rt.start(&c.id).unwrap();
+    assert_eq!(rt.state(&c.id).unwrap().status, Status::Running);
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn overlay_rootfs_keeps_image_layers_untouched() {
+    let env = TestEnv::new();
+    let base = env.rootfs("layer0");
+    let top = env.path().join("layer1");
+    std::fs::create_dir_all(top.join("etc")).unwrap();
+    std::fs::write(top.join("etc/motd"), "from layer1\n").unwrap();
+    let rt = runtime(&env);
+    let mut c = config(
+        &env,
+        &base,
+        "cat /etc/motd; echo changed > /etc/motd; rm /bin/ls; echo new > /created",
+    );
+    c.rootfs = Rootfs::Overlay {
+        lowerdirs: vec![base.clone(), top.clone()],
+    };
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    assert_eq!(rt.wait(&c.id).unwrap(), 0, "{}", log_text(&rt, &c.id));
+    assert_eq!(log_text(&rt, &c.id), "stdout: from layer1\n");
+    assert_eq!(
+        std::fs::read_to_string(top.join("etc/motd")).unwrap(),
+        "from layer1\n"
+    );
+    assert!(base.join("bin/ls").symlink_metadata().is_ok());
+    let upper = env.paths.containers().join(&c.id).join("upper");
+    assert_eq!(
+        std::fs::read_to_string(upper.join("created")).unwrap(),
+        "new\n"
+    );
+    // Not mounted while stopped; mounted again on the next start, with the changes.
+    assert!(!rcompose::runtime::rootfs::is_mount_point(
+        &env.paths.containers().join(&c.id).join("rootfs")
+    ));
+    rt.start(&c.id).unwrap();
+    rt.wait(&c.id).unwrap();
+    let logs = log_text(&rt, &c.id);
+    assert!(logs.contains("stdout: changed\n"), "{logs}");
+    assert!(
+        logs.contains("stderr: rm: can't remove '/bin/ls'"),
+        "deleted in the upper layer: {logs}"
+    );
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn read_only_rootfs_tmpfs_binds_and_injected_files() {
+    use rcompose::runtime::config::{InjectedFile, Mount, MountKind, TmpfsMount};
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let data = env.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("in"), "host data\n").unwrap();
+    let rt = runtime(&env);
+    let mut c = config(
+        &env,
+        &rootfs,
+        "touch /x 2>&1 | grep -c Read-only; echo ok > /scratch/f && cat /scratch/f; cat /data/in; \
+         echo out > /data/out; cat /etc/hosts; hostname; df -k /scratch | awk 'NR==2{print $2}'; \
+         touch /ro/y 2>&1 | grep -c Read-only",
+    );
+    c.read_only = true;
+    c.hostname = Some("web".into());
+    c.tmpfs = vec![TmpfsMount {
+        destination: "/scratch".into(),
+        size: Some(1 << 20),
+        ..Default::default()
+    }];
+    c.mounts = vec![
+        Mount {
+            kind: MountKind::Bind,
+            source: data.clone(),
+            destination: "/data".into(),
+            ..Default::default()
+        },
+        Mount {
+            kind: MountKind::Bind,
+            source: data.clone(),
+            destination: "/ro".into(),
+            read_only: true,
+            ..Default::default()
+        },
+    ];
+    c.files = vec![InjectedFile {
+        destination: "/etc/hosts".into(),
+        contents: "127.0.0.1 localhost\n10.0.0.2 web\n".into(),
+        read_only: false,
+    }];
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    assert_eq!(rt.wait(&c.id).unwrap(), 0, "{}", log_text(&rt, &c.id));
+    assert_eq!(
+        log_text(&rt, &c.id).replace("stdout: ", ""),
+        "1\nok\nhost data\n127.0.0.1 localhost\n10.0.0.2 web\nweb\n1024\n1\n"
+    );
+    assert_eq!(std::fs::read_to_string(data.join("out")).unwrap(), "out\n");
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn top_and_stats_read_the_containers_cgroup() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let mut c = config(
+        &env,
+        &rootfs,
+        "sleep 1000 & i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; wait",
+    );
+    c.resources.memory = Some(100 << 20);
+    c.resources.pids_limit = Some(30);
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let top = rt.top(&c.id).unwrap();
+    assert_eq!(
+        top.titles,
+        vec!["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    );
+    assert!(
+        top.processes.iter().any(|p| p[7] == "sleep 1000"),
+        "{top:?}"
+    );
+    assert!(
+        top.processes.iter().any(|p| p[7].starts_with("/bin/sh -c")),
+        "{top:?}"
+    );
+    let s = rt.stats(&c.id).unwrap();
+    assert!(s.cpu_usage_ns > 0);
+    assert_eq!(s.memory_limit, 100 << 20);
+    assert!(s.memory_usage_raw > 0);
+    assert_eq!(s.pids_current, 2);
+    assert_eq!(s.pids_limit, Some(30));
+    rt.stop(&c.id, Some(Duration::from_millis(200))).unwrap();
+    assert!(matches!(
+        rt.top(&c.id),
+        Err(RuntimeError::NotRunning { .. })
+    ));
     remove_all(&rt);
     env.assert_clean();
 }
