@@ -1309,7 +1309,7 @@ impl Shim {
             self.state.restart_count,
             ran_for,
         );
-        // Record the outcome before anyone waiting hears about it.
+        // Record the outcome (and clean up) before anyone waiting hears about it.
         match delay {
             Some(d) => {
                 self.state.status = Status::Restarting;
@@ -1319,7 +1319,9 @@ impl Shim {
             }
             None => {
                 self.state.status = Status::Exited { code };
-                self.save();
+                // Answers the waiters itself, after the final cleanup.
+                self.finish_stopped();
+                return;
             }
         }
         // Answer waiters and end the attach streams of this run.
@@ -1340,9 +1342,6 @@ impl Shim {
                 }
                 _ => {}
             }
-        }
-        if delay.is_none() {
-            self.finish_stopped();
         }
     }
 
@@ -1366,6 +1365,17 @@ impl Shim {
             }
             h
         });
+        let _ = std::fs::remove_file(
+            self.layout
+                .shim_sockets()
+                .join(Layout::socket_name(&self.id)),
+        );
+        if self.config.auto_remove {
+            let _ = std::fs::remove_dir_all(self.layout.dir(&self.id));
+            let _ = std::fs::remove_file(self.layout.lock(&self.id));
+        } else {
+            self.save();
+        }
         for c in &mut self.conns {
             if matches!(c.mode, Mode::AwaitExit) {
                 c.mode = Mode::Closing;
@@ -1379,17 +1389,6 @@ impl Shim {
                 c.mode = Mode::Closing;
             }
             c.flush();
-        }
-        let _ = std::fs::remove_file(
-            self.layout
-                .shim_sockets()
-                .join(Layout::socket_name(&self.id)),
-        );
-        if self.config.auto_remove {
-            let _ = std::fs::remove_dir_all(self.layout.dir(&self.id));
-            let _ = std::fs::remove_file(self.layout.lock(&self.id));
-        } else {
-            self.save();
         }
         self.done = true;
     }
