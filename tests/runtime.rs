@@ -951,3 +951,188 @@ fn top_and_stats_read_the_containers_cgroup() {
     remove_all(&rt);
     env.assert_clean();
 }
+
+/// A `Write` that appends to a shared buffer.
+#[derive(Clone, Default)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl Sink {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[test]
+fn start_attached_streams_stdin_and_both_outputs_from_the_first_byte() {
+    use rcompose::runtime::attach::{AttachEnd, AttachIo, AttachOptions};
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let mut c = config(&env, &rootfs, "echo first; cat; echo err >&2; exit 4");
+    c.stdin_open = true;
+    rt.create(&c).unwrap();
+    let (out, err) = (Sink::default(), Sink::default());
+    let io = AttachIo {
+        stdin: Some(Box::new(std::io::Cursor::new(b"hello\nworld\n".to_vec()))),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(err.clone()),
+    };
+    let opts = AttachOptions {
+        stdin: true,
+        close_stdin_on_eof: true,
+        ..Default::default()
+    };
+    let end = rt.start_attached(&c.id, &opts, io).unwrap();
+    assert_eq!(end, AttachEnd::Exited(4));
+    assert_eq!(out.text(), "first\nhello\nworld\n");
+    assert_eq!(err.text(), "err\n");
+    // The same went to the log.
+    assert!(log_text(&rt, &c.id).contains("stdout: hello\n"));
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn a_tty_container_gets_a_terminal_and_can_be_resized() {
+    use rcompose::runtime::attach::{AttachEnd, AttachIo, AttachOptions};
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let mut c = config(&env, &rootfs, "tty; read line; echo got:$line; stty size");
+    c.tty = true;
+    c.stdin_open = true;
+    rt.create(&c).unwrap();
+    rt.start_held(&c.id).unwrap();
+    rt.resize(&c.id, 33, 101).unwrap();
+    let out = Sink::default();
+    let io = AttachIo {
+        stdin: Some(Box::new(std::io::Cursor::new(b"abc\r".to_vec()))),
+        stdout: Box::new(out.clone()),
+        stderr: Box::new(Sink::default()),
+    };
+    let end = rt
+        .attach_started(
+            &c.id,
+            &AttachOptions {
+                stdin: true,
+                ..Default::default()
+            },
+            io,
+        )
+        .unwrap();
+    assert_eq!(end, AttachEnd::Exited(0));
+    let text = out.text();
+    assert!(text.contains("/dev/pts/0"), "{text:?}");
+    assert!(text.contains("got:abc"), "{text:?}");
+    assert!(text.contains("33 101"), "{text:?}");
+    // A tty container's log is one stream, with the terminal's line endings.
+    assert!(log_text(&rt, &c.id).contains("stdout: got:abc\r\n"));
+    // exec with a tty inside it.
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn cp_both_ways_and_export_never_leave_the_container() {
+    use rcompose::runtime::archive;
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let c = config(
+        &env,
+        &rootfs,
+        "mkdir -p /data/sub && echo inner > /data/sub/f && ln -s /etc/shadow-host /data/evil && sleep 1000",
+    );
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    assert!(eventually(Duration::from_secs(5), || rootfs
+        .join("data/sub/f")
+        .exists()));
+    // Out: a directory, under its own name, into an existing host directory.
+    let host = env.path().join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    archive::copy_out_to_host(&rt, &c.id, "/data", &host).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(host.join("data/sub/f")).unwrap(),
+        "inner\n"
+    );
+    // The symlink is copied as a symlink, not followed.
+    assert_eq!(
+        std::fs::read_link(host.join("data/evil")).unwrap(),
+        Path::new("/etc/shadow-host")
+    );
+    // A file to a new name.
+    archive::copy_out_to_host(&rt, &c.id, "/data/sub/f", &host.join("renamed")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(host.join("renamed")).unwrap(),
+        "inner\n"
+    );
+    // A symlink pointing out of the container resolves inside it.
+    std::fs::write(env.path().join("secret"), "host secret").unwrap();
+    let outside = env.path().join("secret");
+    std::os::unix::fs::symlink(&outside, rootfs.join("link-out")).unwrap();
+    std::os::unix::fs::symlink(env.path(), rootfs.join("dir-out")).unwrap();
+    let err =
+        archive::copy_out_to_host(&rt, &c.id, "/dir-out/secret", &host.join("stolen")).unwrap_err();
+    assert!(err.to_string().contains("could not find the file"), "{err}");
+    assert!(!host.join("stolen").exists());
+    let mut tarball = Vec::new();
+    archive::copy_from(&rt, &c.id, "/link-out", &mut tarball).unwrap();
+    let mut ar = tar::Archive::new(&tarball[..]);
+    let entries: Vec<_> = ar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().header().entry_type())
+        .collect();
+    assert_eq!(entries, vec![tar::EntryType::Symlink]);
+    // In: a host file into a container directory, through a symlink that points "out".
+    std::os::unix::fs::symlink("/", rootfs.join("data/up")).unwrap();
+    let src = env.path().join("upload.txt");
+    std::fs::write(&src, "uploaded").unwrap();
+    archive::copy_in_from_host(&rt, &c.id, &src, "/data/up/tmp").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("tmp/upload.txt")).unwrap(),
+        "uploaded"
+    );
+    assert!(
+        !Path::new("/tmp/upload.txt").exists(),
+        "written outside the container"
+    );
+    // A hostile archive is refused.
+    let mut evil = Vec::new();
+    {
+        let mut b = tar::Builder::new(&mut evil);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        h.set_mode(0o644);
+        let name = b"../../escaped";
+        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
+        h.set_cksum();
+        b.append(&h, &b"x"[..]).unwrap();
+        b.finish().unwrap();
+    }
+    assert!(archive::copy_to(&rt, &c.id, "/tmp", &evil[..]).is_err());
+    // Export after stop: the whole filesystem.
+    rt.stop(&c.id, Some(Duration::from_millis(200))).unwrap();
+    let mut exported = Vec::new();
+    archive::export(&rt, &c.id, &mut exported).unwrap();
+    let mut ar = tar::Archive::new(&exported[..]);
+    let names: Vec<String> = ar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "bin/busybox"));
+    assert!(names.iter().any(|n| n == "data/sub/f"));
+    assert!(names.iter().any(|n| n == "tmp/upload.txt"));
+    remove_all(&rt);
+    env.assert_clean();
+}

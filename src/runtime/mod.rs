@@ -27,3 +27,5 @@ pub mod user;
 pub use ops::{
     ContainerInfo, ExecOptions, ExecOutput, Removed, Runtime, RuntimeError, Top, new_id,
 };
+pub mod archive;
+pub mod attach;
