@@ -145,6 +145,19 @@ pub enum OciCommand {
         #[arg(short = 'q', long)]
         quiet: bool,
     },
+    /// Write a `config.json` for a bundle (like `runc spec`), with Docker's defaults:
+    /// capabilities, seccomp profile, masked paths, device allow-list
+    Spec {
+        /// Bundle directory to write `config.json` into
+        #[arg(short = 'b', long, default_value = ".")]
+        bundle: PathBuf,
+        /// Root filesystem path, relative to the bundle
+        #[arg(long, default_value = "rootfs")]
+        rootfs: PathBuf,
+        /// The process to run (default: `sh`)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Suspend all processes of a container
     Pause { id: String },
     /// Resume a paused container
@@ -295,6 +308,29 @@ fn dispatch(root: &OciRoot, cmd: OciCommand) -> Result<i32, CliError> {
                     );
                 }
             }
+            Ok(0)
+        }
+        OciCommand::Spec { bundle, rootfs, args } => {
+            let abs = bundle.join(&rootfs);
+            let config = crate::runtime::config::ContainerConfig {
+                id: "0".repeat(64),
+                command: Some(if args.is_empty() { vec!["sh".into()] } else { args }),
+                ..Default::default()
+            };
+            let facts = crate::runtime::spec::StartFacts {
+                rootfs: rootfs.clone(),
+                passwd: crate::runtime::rootfs::read_in_root(&abs, "/etc/passwd"),
+                group: crate::runtime::rootfs::read_in_root(&abs, "/etc/group"),
+                ..Default::default()
+            };
+            let mut spec = crate::runtime::spec::build(&config, &facts, &crate::runtime::spec::HostFacts::detect())
+                .map_err(user_err)?;
+            // Like `runc spec`: no cgroup path of ours; the runtime picks one per container.
+            if let Some(l) = spec.linux_mut() {
+                l.set_cgroups_path(None);
+            }
+            spec.set_hostname(Some("rcompose".into()));
+            spec.save(bundle.join("config.json")).map_err(user_err)?;
             Ok(0)
         }
         OciCommand::Pause { id } => {
