@@ -13,7 +13,10 @@ use rcompose::runtime::{Runtime, new_id};
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let (exe, rootfs, state, runs) = (&a[1], &a[2], &a[3], a[4].parse::<usize>().unwrap());
-    let rt = Runtime::with_exe(Paths::new(format!("{state}/root"), format!("{state}/run")), exe);
+    let rt = Runtime::with_exe(
+        Paths::new(format!("{state}/root"), format!("{state}/run")),
+        exe,
+    );
     for i in 0..runs + 3 {
         let c = ContainerConfig {
             id: new_id(),

@@ -218,10 +218,7 @@ fn dispatch(root: &OciRoot, cmd: OciCommand) -> Result<i32, CliError> {
         }
         OciCommand::State { id } => {
             let s = oci::state(root, &id).map_err(user_err)?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&s).map_err(|e| user_err(e))?
-            );
+            println!("{}", serde_json::to_string_pretty(&s).map_err(user_err)?);
             Ok(0)
         }
         OciCommand::Kill { all, id, signal } => {
@@ -290,7 +287,7 @@ fn dispatch(root: &OciRoot, cmd: OciCommand) -> Result<i32, CliError> {
                     println!("{}", s.id);
                 }
             } else if format == "json" {
-                println!("{}", serde_json::to_string(&all).map_err(|e| user_err(e))?);
+                println!("{}", serde_json::to_string(&all).map_err(user_err)?);
             } else {
                 println!(
                     "{:<24}{:<10}{:<12}{:<50}{:<32}OWNER",
@@ -310,11 +307,19 @@ fn dispatch(root: &OciRoot, cmd: OciCommand) -> Result<i32, CliError> {
             }
             Ok(0)
         }
-        OciCommand::Spec { bundle, rootfs, args } => {
+        OciCommand::Spec {
+            bundle,
+            rootfs,
+            args,
+        } => {
             let abs = bundle.join(&rootfs);
             let config = crate::runtime::config::ContainerConfig {
                 id: "0".repeat(64),
-                command: Some(if args.is_empty() { vec!["sh".into()] } else { args }),
+                command: Some(if args.is_empty() {
+                    vec!["sh".into()]
+                } else {
+                    args
+                }),
                 ..Default::default()
             };
             let facts = crate::runtime::spec::StartFacts {
@@ -323,8 +328,12 @@ fn dispatch(root: &OciRoot, cmd: OciCommand) -> Result<i32, CliError> {
                 group: crate::runtime::rootfs::read_in_root(&abs, "/etc/group"),
                 ..Default::default()
             };
-            let mut spec = crate::runtime::spec::build(&config, &facts, &crate::runtime::spec::HostFacts::detect())
-                .map_err(user_err)?;
+            let mut spec = crate::runtime::spec::build(
+                &config,
+                &facts,
+                &crate::runtime::spec::HostFacts::detect(),
+            )
+            .map_err(user_err)?;
             // Like `runc spec`: no cgroup path of ours; the runtime picks one per container.
             if let Some(l) = spec.linux_mut() {
                 l.set_cgroups_path(None);

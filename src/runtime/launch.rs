@@ -134,10 +134,9 @@ fn host_devices() -> Vec<ResolvedDevice> {
                 }
             } else if (ft.is_char_device() || ft.is_block_device())
                 && p != Path::new("/dev/console")
+                && let Ok(dev) = resolve_device(&p, &p.to_string_lossy(), "rwm")
             {
-                if let Ok(dev) = resolve_device(&p, &p.to_string_lossy(), "rwm") {
-                    out.push(dev);
-                }
+                out.push(dev);
             }
         }
     }

@@ -306,7 +306,7 @@ pub fn list(root: &OciRoot) -> Result<Vec<OciState>, OciError> {
             out.push(s);
         }
     }
-    out.sort_by(|a, b| a.created.cmp(&b.created));
+    out.sort_by_key(|a| a.created);
     Ok(out)
 }
 

@@ -405,7 +405,7 @@ impl Runtime {
                 out.push(info);
             }
         }
-        out.sort_by(|a, b| a.state.created_at.cmp(&b.state.created_at));
+        out.sort_by_key(|a| a.state.created_at);
         Ok(out)
     }
 

@@ -183,7 +183,7 @@ pub fn to_oci(
             names = vec![n.clone()];
         }
         if let Some(ex) = &rule.excludes {
-            if ex.arches.iter().any(|a| *a == target.go_arch) || ex.caps.iter().any(has_cap) {
+            if ex.arches.contains(&target.go_arch) || ex.caps.iter().any(has_cap) {
                 continue 'rules;
             }
             if let Some(k) = &ex.min_kernel
@@ -193,7 +193,7 @@ pub fn to_oci(
             }
         }
         if let Some(inc) = &rule.includes {
-            if !inc.arches.is_empty() && !inc.arches.iter().any(|a| *a == target.go_arch) {
+            if !inc.arches.is_empty() && !inc.arches.contains(&target.go_arch) {
                 continue 'rules;
             }
             if !inc.caps.iter().all(has_cap) {
@@ -500,7 +500,7 @@ mod tests {
         let p = parse_profile(DEFAULT_PROFILE, "default").unwrap();
         let s = to_oci(&p, &[], &target()).unwrap().unwrap();
         let bpf = compile(&s).unwrap();
-        assert!(bpf.len() > 8 * 100 && bpf.len() % 8 == 0);
+        assert!(bpf.len() > 8 * 100 && bpf.len().is_multiple_of(8));
         let dir = tempfile::tempdir().unwrap();
         let a = compile_cached(dir.path(), &s).unwrap();
         assert_eq!(a, bpf);

@@ -1073,10 +1073,7 @@ impl Shim {
         if self.state.status == Status::Paused {
             let _ = self.cgroup.set_frozen(false);
         }
-        self.stop_deadline = match timeout {
-            Some(t) => Some(Instant::now() + t),
-            None => None,
-        };
+        self.stop_deadline = timeout.map(|t| Instant::now() + t);
         if timeout == Some(Duration::ZERO) {
             self.cgroup.kill_all(Duration::ZERO);
         }

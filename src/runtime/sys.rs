@@ -59,7 +59,11 @@ pub fn reset_signals() {
 
 /// Load a raw BPF program (`struct sock_filter` array) as this process's seccomp filter.
 pub fn load_seccomp(bpf: &[u8], flags: libc::c_ulong) -> Result<(), Errno> {
-    if bpf.is_empty() || bpf.len() % std::mem::size_of::<libc::sock_filter>() != 0 {
+    if bpf.is_empty()
+        || !bpf
+            .len()
+            .is_multiple_of(std::mem::size_of::<libc::sock_filter>())
+    {
         return Err(Errno::EINVAL);
     }
     let prog = libc::sock_fprog {
@@ -164,12 +168,13 @@ fn unescape_mount_path(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
+        if b[i] == b'\\'
+            && i + 4 <= b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8)
+        {
+            out.push(v);
+            i += 4;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -219,17 +224,6 @@ pub fn cstring(p: &Path) -> CString {
     CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes_are_undone() {
-        assert_eq!(unescape_mount_path("/a\\040b"), "/a b");
-        assert_eq!(unescape_mount_path("/plain"), "/plain");
-    }
-}
-
 /// `poll(2)` over raw descriptors; `timeout_ms < 0` waits forever. EINTR counts as 0 ready.
 pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize, Errno> {
     // SAFETY: `fds` is a valid, exclusively borrowed array of pollfd for the call.
@@ -267,4 +261,15 @@ pub fn get_winsize(fd: RawFd) -> Option<(u16, u16)> {
     // SAFETY: as above.
     let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
     (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape_mount_path("/a\\040b"), "/a b");
+        assert_eq!(unescape_mount_path("/plain"), "/plain");
+    }
 }

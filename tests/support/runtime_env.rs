@@ -98,10 +98,10 @@ impl TestEnv {
                 if pid == me {
                     continue;
                 }
-                if let Ok(c) = std::fs::read(format!("/proc/{pid}/cmdline")) {
-                    if String::from_utf8_lossy(&c).contains(&needle) {
-                        out.push(pid);
-                    }
+                if let Ok(c) = std::fs::read(format!("/proc/{pid}/cmdline"))
+                    && String::from_utf8_lossy(&c).contains(&needle)
+                {
+                    out.push(pid);
                 }
             }
         }
