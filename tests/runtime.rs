@@ -51,6 +51,16 @@ fn eventually(max: Duration, mut f: impl FnMut() -> bool) -> bool {
     f()
 }
 
+/// Start, and on failure show the shim's own log (with `RCOMPOSE_SHIM_LOG=libcontainer=debug`
+/// it has libcontainer's trace).
+fn start(rt: &Runtime, id: &str) {
+    if let Err(e) = rt.start(id) {
+        let log = std::fs::read_to_string(rt.layout.shim_log(id)).unwrap_or_default();
+        let out = std::fs::read_to_string(rt.log_path(id)).unwrap_or_default();
+        panic!("start {id}: {e}\nshim.log:\n{log}\ncontainer log:\n{out}");
+    }
+}
+
 fn remove_all(rt: &Runtime) {
     for c in rt.list().unwrap() {
         rt.remove(&c.config.id, true).unwrap();
@@ -1133,6 +1143,278 @@ fn cp_both_ways_and_export_never_leave_the_container() {
     assert!(names.iter().any(|n| n == "bin/busybox"));
     assert!(names.iter().any(|n| n == "data/sub/f"));
     assert!(names.iter().any(|n| n == "tmp/upload.txt"));
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn network_ipc_and_pid_namespaces_can_be_joined() {
+    use rcompose::runtime::config::{IpcMode, NetworkMode, PidMode};
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    // A namespace prepared the way the network module does: bind-mounted to a file.
+    let nsfile = env.path().join("netns");
+    std::fs::write(&nsfile, "").unwrap();
+    let st = std::process::Command::new("unshare")
+        .arg(format!("--net={}", nsfile.display()))
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    use std::os::unix::fs::MetadataExt;
+    let ns_ino = std::fs::metadata(&nsfile).unwrap().ino();
+    let mut a = config(&env, &rootfs, "sleep 1000");
+    a.network = NetworkMode::Path(nsfile.clone());
+    a.sysctls.insert("net.ipv4.ip_forward".into(), "1".into());
+    rt.create(&a).unwrap();
+    rt.start(&a.id).unwrap();
+    let sh = |id: &str, s: &str| {
+        let o = rt
+            .exec(
+                id,
+                &ExecOptions {
+                    cmd: vec!["/bin/sh".into(), "-c".into(), s.into()],
+                    capture: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    };
+    assert_eq!(
+        sh(&a.id, "readlink /proc/self/ns/net"),
+        format!("net:[{ns_ino}]\n")
+    );
+    assert_eq!(
+        sh(
+            &a.id,
+            "cat /proc/sys/net/ipv4/ip_forward /sys/class/net/lo/flags"
+        ),
+        "1\n0x9\n"
+    );
+    // Another container shares a's network, IPC and PID namespaces.
+    let mut b = config(&env, &rootfs, "sleep 1000");
+    b.network = NetworkMode::Container(a.id.clone());
+    b.ipc = IpcMode::Container(a.id.clone());
+    b.pid = PidMode::Container(a.id.clone());
+    rt.create(&b).unwrap();
+    rt.start(&b.id).unwrap();
+    assert_eq!(
+        sh(&b.id, "readlink /proc/self/ns/net"),
+        format!("net:[{ns_ino}]\n")
+    );
+    assert_eq!(
+        sh(&b.id, "readlink /proc/self/ns/ipc"),
+        sh(&a.id, "readlink /proc/self/ns/ipc")
+    );
+    assert_eq!(
+        sh(&b.id, "readlink /proc/self/ns/pid"),
+        sh(&a.id, "readlink /proc/self/ns/pid")
+    );
+    assert!(
+        sh(&b.id, "ps -o comm").matches("sleep").count() >= 2,
+        "sees a's processes"
+    );
+    // Joining a container that is not running fails clearly.
+    let mut c = config(&env, &rootfs, "true");
+    c.network = NetworkMode::Container(new_id());
+    rt.create(&c).unwrap();
+    let err = rt.start(&c.id).unwrap_err().to_string();
+    assert!(err.contains("does not exist"), "{err}");
+    for id in [&b.id, &a.id] {
+        rt.stop(id, Some(Duration::from_millis(200))).unwrap();
+    }
+    remove_all(&rt);
+    nix::mount::umount2(&nsfile, nix::mount::MntFlags::MNT_DETACH).unwrap();
+    env.assert_clean();
+}
+
+#[test]
+fn devices_capabilities_and_security_options_apply() {
+    use rcompose::runtime::config::DeviceMapping;
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let probe = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; head -c 4 /dev/myzero | od -An -tx1; \
+                 df -k /dev/shm | awk 'NR==2{print $2}'";
+    let mut a = config(&env, &rootfs, probe);
+    a.devices = vec![DeviceMapping {
+        host_path: "/dev/zero".into(),
+        container_path: Some("/dev/myzero".into()),
+        permissions: None,
+    }];
+    a.cap_drop = vec!["ALL".into()];
+    a.cap_add = vec!["CHOWN".into()];
+    a.security_opt = vec!["no-new-privileges:true".into(), "seccomp=unconfined".into()];
+    a.shm_size = Some(8 << 20);
+    rt.create(&a).unwrap();
+    rt.start(&a.id).unwrap();
+    assert_eq!(rt.wait(&a.id).unwrap(), 0, "{}", log_text(&rt, &a.id));
+    assert_eq!(
+        log_text(&rt, &a.id).replace("stdout: ", ""),
+        "CapEff:\t0000000000000001\nNoNewPrivs:\t1\nSeccomp:\t0\n 00 00 00 00\n8192\n"
+    );
+    let mut p = config(
+        &env,
+        &rootfs,
+        "grep -E '^(CapEff|Seccomp):' /proc/self/status; ls /dev | grep -c '^loop'; \
+                                        echo 1 > /proc/sys/kernel/domainname && echo rw",
+    );
+    p.privileged = true;
+    rt.create(&p).unwrap();
+    start(&rt, &p.id);
+    assert_eq!(rt.wait(&p.id).unwrap(), 0, "{}", log_text(&rt, &p.id));
+    let out = log_text(&rt, &p.id).replace("stdout: ", "");
+    let lines: Vec<&str> = out.lines().collect();
+    // Every capability we hold ourselves.
+    let own = std::fs::read_to_string("/proc/self/status").unwrap();
+    assert_eq!(
+        lines[0],
+        format!("CapEff:\t{}", status_line(&own, "CapBnd:"))
+    );
+    assert_eq!(lines[1], "Seccomp:\t0");
+    assert_eq!(lines[3], "rw");
+    // A custom seccomp profile from a file.
+    let profile = env.path().join("deny-mkdir.json");
+    std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap();
+    let mut s = config(
+        &env,
+        &rootfs,
+        "mkdir /tmp/x 2>&1; grep Seccomp: /proc/self/status",
+    );
+    s.security_opt = vec![format!("seccomp={}", profile.display())];
+    rt.create(&s).unwrap();
+    rt.start(&s.id).unwrap();
+    rt.wait(&s.id).unwrap();
+    let out = log_text(&rt, &s.id);
+    assert!(
+        out.contains("Operation not permitted") && out.contains("Seccomp:\t2"),
+        "{out}"
+    );
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn auto_remove_deletes_the_container_when_it_exits() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let mut c = config(&env, &rootfs, "exit 0");
+    c.auto_remove = true;
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    assert!(eventually(Duration::from_secs(5), || matches!(
+        rt.state(&c.id),
+        Err(RuntimeError::NotFound(_))
+    )));
+    assert!(!env.paths.containers().join(&c.id).exists());
+    env.assert_clean();
+}
+
+#[test]
+fn bad_configurations_are_refused_at_create_and_change_nothing() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let cases: Vec<(ContainerConfig, &str)> = vec![
+        (
+            {
+                let mut c = config(&env, &rootfs, "x");
+                c.cap_add = vec!["CAP_WIZARD".into()];
+                c
+            },
+            "CAP_WIZARD",
+        ),
+        (
+            {
+                let mut c = config(&env, &rootfs, "x");
+                c.stop_signal = Some("SIGNOPE".into());
+                c
+            },
+            "SIGNOPE",
+        ),
+        (
+            {
+                let mut c = config(&env, &rootfs, "x");
+                c.working_dir = Some("relative".into());
+                c
+            },
+            "relative",
+        ),
+        (
+            {
+                let mut c = config(&env, &rootfs, "x");
+                c.sysctls.insert("kernel.panic".into(), "1".into());
+                c
+            },
+            "kernel.panic",
+        ),
+        (
+            {
+                let mut c = config(&env, &rootfs, "x");
+                c.rootfs = Rootfs::Dir("/nonexistent".into());
+                c
+            },
+            "root directory",
+        ),
+        (
+            {
+                let mut c = config(&env, &rootfs, "x");
+                c.logging.driver = "syslog".into();
+                c
+            },
+            "syslog",
+        ),
+        (
+            {
+                let mut c = config(&env, &rootfs, "x");
+                c.id = "NOT-HEX".into();
+                c
+            },
+            "NOT-HEX",
+        ),
+        (
+            {
+                let mut c = config(&env, &rootfs, "x");
+                c.command = Some(vec![]);
+                c.entrypoint = Some(vec![]);
+                c
+            },
+            "no command",
+        ),
+    ];
+    for (c, needle) in cases {
+        let err = rt.create(&c).unwrap_err().to_string();
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert!(rt.list().unwrap().is_empty());
+    // A user missing from the image fails at start, with Docker's message and code.
+    let mut c = config(&env, &rootfs, "true");
+    c.user = Some("ghost".into());
+    rt.create(&c).unwrap();
+    match rt.start(&c.id).unwrap_err() {
+        RuntimeError::StartFailed { message, .. } => {
+            assert!(message.contains("unable to find user ghost"), "{message}")
+        }
+        e => panic!("{e}"),
+    }
+    let mut c = config(&env, &rootfs, "true");
+    c.command = Some(vec!["not-there".into()]);
+    rt.create(&c).unwrap();
+    match rt.start(&c.id).unwrap_err() {
+        RuntimeError::StartFailed {
+            exit_code, message, ..
+        } => {
+            assert_eq!(exit_code, 127, "{message}");
+            assert_eq!(
+                rt.state(&c.id).unwrap().status,
+                Status::Exited { code: 127 }
+            );
+        }
+        e => panic!("{e}"),
+    }
     remove_all(&rt);
     env.assert_clean();
 }

@@ -99,6 +99,19 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
+/// Rename `dir` to a hidden name (so it vanishes from listings at once, even if the process
+/// dies half-way), then delete it. Returns the hidden name if the deletion failed.
+pub fn remove_dir_atomically(dir: &Path) -> Option<PathBuf> {
+    let name = dir.file_name()?.to_string_lossy().into_owned();
+    let tmp = dir.with_file_name(format!(".{name}.removing"));
+    if std::fs::rename(dir, &tmp).is_err() {
+        let _ = std::fs::remove_dir_all(dir);
+        return dir.exists().then(|| dir.to_path_buf());
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    tmp.exists().then_some(tmp)
+}
+
 /// A container as `ps`/`inspect` see it.
 #[derive(Debug, Clone)]
 pub struct ContainerInfo {
@@ -501,6 +514,10 @@ impl Runtime {
             .stdout(log.try_clone().map_err(io_err("open", &log_path))?)
             .stderr(log)
             .env_remove("RCOMPOSE_LOG");
+        // `RCOMPOSE_SHIM_LOG=libcontainer=debug` puts libcontainer's tracing in shim.log.
+        if let Ok(filter) = std::env::var("RCOMPOSE_SHIM_LOG") {
+            cmd.env("RCOMPOSE_LOG", filter);
+        }
         if hold {
             cmd.arg("--hold");
         }
@@ -685,7 +702,10 @@ impl Runtime {
         let _ = std::fs::remove_dir_all(self.layout.bundle(id));
         rootfs::unmount(&self.layout, id).map_err(io_err("unmount", &self.layout.rootfs(id)))?;
         let dir = self.layout.dir(id);
-        fs_err::remove_dir_all(&dir).map_err(io_err("remove", &dir))?;
+        let tmp = remove_dir_atomically(&dir);
+        if let Some(t) = tmp.filter(|t| t.exists()) {
+            fs_err::remove_dir_all(&t).map_err(io_err("remove", &t))?;
+        }
         let _ = std::fs::remove_file(self.layout.lock(id));
         Ok(Removed {
             anonymous_volumes: config.anonymous_volumes(),

@@ -103,13 +103,29 @@ pub enum SecurityError {
     BadSecurityOpt(String),
 }
 
-/// The capabilities the running kernel knows (`/proc/sys/kernel/cap_last_cap`).
+/// The capabilities a container can have here: those the running kernel knows
+/// (`/proc/sys/kernel/cap_last_cap`) that are also in our own bounding set (a privileged
+/// container gets all of them; a capability we do not hold cannot be granted — on this
+/// project's CI host root lacks `CAP_SYS_RESOURCE`).
 pub fn host_caps() -> Vec<&'static str> {
     let last: usize = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(ALL_CAPS.len() - 1);
-    ALL_CAPS[..=last.min(ALL_CAPS.len() - 1)].to_vec()
+    let bounding: u64 = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX);
+    ALL_CAPS[..=last.min(ALL_CAPS.len() - 1)]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bounding & (1 << i) != 0)
+        .map(|(_, c)| *c)
+        .collect()
 }
 
 fn normalize(caps: &[String]) -> Result<Vec<String>, SecurityError> {

@@ -1368,7 +1368,7 @@ impl Shim {
                 .join(Layout::socket_name(&self.id)),
         );
         if self.config.auto_remove {
-            let _ = std::fs::remove_dir_all(self.layout.dir(&self.id));
+            super::ops::remove_dir_atomically(&self.layout.dir(&self.id));
             let _ = std::fs::remove_file(self.layout.lock(&self.id));
         } else {
             self.save();

@@ -52,6 +52,8 @@ pub enum SpecError {
         "sysctl `{0}` is not allowed: it is not namespaced (or not in a namespace this container owns)"
     )]
     Sysctl(String),
+    #[error("capability `{0}` is not available on this host (rcompose does not hold it)")]
+    CapNotAvailable(String),
     #[error("invalid stop signal: {0}")]
     StopSignal(String),
     #[error("invalid OCI spec: {0}")]
@@ -365,6 +367,10 @@ pub fn build(
         config.privileged,
         &host.caps,
     )?;
+
+    if let Some(missing) = caps.iter().find(|c| !host.caps.contains(&c.as_str())) {
+        return Err(SpecError::CapNotAvailable(missing.clone()));
+    }
 
     let mut rlimits = Vec::new();
     for u in &config.ulimits {
