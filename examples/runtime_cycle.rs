@@ -27,10 +27,21 @@ fn main() {
         };
         let t = Instant::now();
         rt.create(&c).unwrap();
+        let t1 = t.elapsed();
         rt.start(&c.id).unwrap();
+        let t2 = t.elapsed();
         let code = rt.wait(&c.id).unwrap();
+        let t3 = t.elapsed();
         rt.remove(&c.id, false).unwrap();
         let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if std::env::var_os("RCOMPOSE_TIMING").is_some() {
+            eprintln!(
+                "create {t1:?} start {:?} wait {:?} remove {:?}",
+                t2 - t1,
+                t3 - t2,
+                t.elapsed() - t3
+            );
+        }
         assert_eq!(code, 0);
         if i >= 3 {
             println!("{ms:.3}");

@@ -329,7 +329,7 @@ impl Runtime {
                 .map_err(io_err("write", &self.layout.state(id)))?;
             let bytes = serde_json::to_vec_pretty(config)
                 .map_err(|e| RuntimeError::Other(e.to_string()))?;
-            super::state::write_atomic(&self.layout.config(id), &bytes)
+            super::state::write_durable(&self.layout.config(id), &bytes)
                 .map_err(io_err("write", &self.layout.config(id)))
         })();
         if result.is_err() {

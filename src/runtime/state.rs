@@ -166,9 +166,21 @@ impl State {
     }
 }
 
-/// Write `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename.
-/// A crash leaves either the old or the new content, never a torn file.
+/// Write `bytes` to `path` atomically: a temporary file in the same directory, then
+/// `rename(2)`. A process killed at any point leaves either the old or the new content,
+/// never a torn file. No fsync: this is for state that is rewritten often and can be
+/// re-derived (liveness comes from `/proc`); see [`write_durable`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_impl(path, bytes, false)
+}
+
+/// [`write_atomic`] plus `fsync` of the file and its directory, for data that cannot be
+/// re-derived (`container.json`): it survives a power loss too.
+pub fn write_durable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_impl(path, bytes, true)
+}
+
+fn write_impl(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -177,9 +189,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut f = fs_err::File::create(&tmp)?;
     f.write_all(bytes)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     drop(f);
-    fs_err::rename(&tmp, path)
+    fs_err::rename(&tmp, path)?;
+    if durable {
+        fs_err::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
