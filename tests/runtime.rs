@@ -1418,3 +1418,62 @@ fn bad_configurations_are_refused_at_create_and_change_nothing() {
     remove_all(&rt);
     env.assert_clean();
 }
+
+#[test]
+fn exec_with_a_tty_relays_a_real_terminal() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let c = config(&env, &rootfs, "sleep 1000");
+    rt.create(&c).unwrap();
+    rt.start(&c.id).unwrap();
+    // What `Runtime::exec` hands the helper, with a terminal on its stdio.
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(rt.layout.spec(&c.id)).unwrap()).unwrap();
+    let mut process = spec["process"].clone();
+    process["args"] = serde_json::json!(["/bin/sh", "-c", "tty; stty size; read x; echo got:$x; exit 9"]);
+    process["terminal"] = serde_json::json!(true);
+    let pf = env.path().join("process.json");
+    std::fs::write(&pf, serde_json::to_vec(&process).unwrap()).unwrap();
+    let pty = nix::pty::openpty(Some(&nix::pty::Winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 }), None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = std::process::Command::new(RCOMPOSE)
+        .args(["shim", "exec", "--root"])
+        .arg(&env.paths.root)
+        .arg("--run")
+        .arg(&env.paths.run)
+        .args(["--id", &c.id, "--process"])
+        .arg(&pf)
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    std::thread::sleep(Duration::from_millis(500));
+    master.write_all(b"hello\r").unwrap();
+    let fd = master.as_raw_fd();
+    let mut out = Vec::new();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10) && !String::from_utf8_lossy(&out).contains("got:hello") {
+        let mut p = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
+        // SAFETY: a valid pollfd array for the call.
+        if unsafe { libc::poll(p.as_mut_ptr(), 1, 200) } > 0 {
+            let mut b = [0u8; 4096];
+            match master.read(&mut b) {
+                Ok(n) if n > 0 => out.extend_from_slice(&b[..n]),
+                _ => break,
+            }
+        }
+    }
+    let status = child.wait().unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("/dev/pts/"), "{text:?}");
+    assert!(text.contains("40 120"), "window size follows the caller's terminal: {text:?}");
+    assert!(text.contains("got:hello"), "{text:?}");
+    assert_eq!(status.code(), Some(9));
+    rt.stop(&c.id, Some(Duration::from_millis(200))).unwrap();
+    remove_all(&rt);
+    env.assert_clean();
+}
