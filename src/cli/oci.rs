@@ -110,7 +110,7 @@ pub enum OciCommand {
         /// Allocate a pseudo-TTY
         #[arg(short = 't', long)]
         tty: bool,
-        /// UID (format: <uid>[:<gid>])
+        /// UID (format: `<uid>[:<gid>]`)
         #[arg(short = 'u', long)]
         user: Option<String>,
         /// Additional gids
