@@ -1430,13 +1430,27 @@ fn exec_with_a_tty_relays_a_real_terminal() {
     rt.create(&c).unwrap();
     rt.start(&c.id).unwrap();
     // What `Runtime::exec` hands the helper, with a terminal on its stdio.
-    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(rt.layout.spec(&c.id)).unwrap()).unwrap();
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(rt.layout.spec(&c.id)).unwrap()).unwrap();
     let mut process = spec["process"].clone();
-    process["args"] = serde_json::json!(["/bin/sh", "-c", "tty; stty size; read x; echo got:$x; exit 9"]);
+    process["args"] = serde_json::json!([
+        "/bin/sh",
+        "-c",
+        "tty; stty size; read x; echo got:$x; exit 9"
+    ]);
     process["terminal"] = serde_json::json!(true);
     let pf = env.path().join("process.json");
     std::fs::write(&pf, serde_json::to_vec(&process).unwrap()).unwrap();
-    let pty = nix::pty::openpty(Some(&nix::pty::Winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 }), None).unwrap();
+    let pty = nix::pty::openpty(
+        Some(&nix::pty::Winsize {
+            ws_row: 40,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }),
+        None,
+    )
+    .unwrap();
     let slave = std::fs::File::from(pty.slave);
     let mut child = std::process::Command::new(RCOMPOSE)
         .args(["shim", "exec", "--root"])
@@ -1456,8 +1470,14 @@ fn exec_with_a_tty_relays_a_real_terminal() {
     let fd = master.as_raw_fd();
     let mut out = Vec::new();
     let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(10) && !String::from_utf8_lossy(&out).contains("got:hello") {
-        let mut p = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
+    while t.elapsed() < Duration::from_secs(10)
+        && !String::from_utf8_lossy(&out).contains("got:hello")
+    {
+        let mut p = [libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
         // SAFETY: a valid pollfd array for the call.
         if unsafe { libc::poll(p.as_mut_ptr(), 1, 200) } > 0 {
             let mut b = [0u8; 4096];
@@ -1470,10 +1490,33 @@ fn exec_with_a_tty_relays_a_real_terminal() {
     let status = child.wait().unwrap();
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("/dev/pts/"), "{text:?}");
-    assert!(text.contains("40 120"), "window size follows the caller's terminal: {text:?}");
+    assert!(
+        text.contains("40 120"),
+        "window size follows the caller's terminal: {text:?}"
+    );
     assert!(text.contains("got:hello"), "{text:?}");
     assert_eq!(status.code(), Some(9));
     rt.stop(&c.id, Some(Duration::from_millis(200))).unwrap();
+    remove_all(&rt);
+    env.assert_clean();
+}
+
+#[test]
+fn a_held_container_can_be_started_or_removed_without_attaching() {
+    let env = TestEnv::new();
+    let rootfs = env.rootfs("rootfs");
+    let rt = runtime(&env);
+    let a = config(&env, &rootfs, "echo ran");
+    rt.create(&a).unwrap();
+    rt.start_held(&a.id).unwrap();
+    assert_eq!(rt.state(&a.id).unwrap().status, Status::Created);
+    rt.start(&a.id).unwrap();
+    assert_eq!(rt.wait(&a.id).unwrap(), 0);
+    assert_eq!(log_text(&rt, &a.id), "stdout: ran\n");
+    let b = config(&env, &rootfs, "echo never");
+    rt.create(&b).unwrap();
+    rt.start_held(&b.id).unwrap();
+    rt.remove(&b.id, false).unwrap();
     remove_all(&rt);
     env.assert_clean();
 }

@@ -476,6 +476,19 @@ impl Runtime {
         } else {
             st
         };
+        if st.status == Status::Created && st.shim_alive() {
+            // Held by `start_held` and never attached: let it go.
+            let r = self.call(id, &Request::Start, Some(Duration::from_secs(30)))?;
+            return if r.ok {
+                Ok(())
+            } else {
+                Err(RuntimeError::StartFailed {
+                    id: id.into(),
+                    message: r.error.unwrap_or_default(),
+                    exit_code: r.exit_code.unwrap_or(128),
+                })
+            };
+        }
         match st.status {
             Status::Running | Status::Restarting => return Ok(()),
             Status::Paused => {
@@ -580,7 +593,7 @@ impl Runtime {
     ) -> Result<Option<i32>> {
         let config = self.load_config(id)?;
         let st = self.state(id)?;
-        if !st.status.is_active() {
+        if !st.status.is_active() && !st.shim_alive() {
             return Ok(None);
         }
         let timeout = timeout.unwrap_or_else(|| config.effective_stop_grace_period());
@@ -683,10 +696,10 @@ impl Runtime {
     pub fn remove(&self, id: &str, force: bool) -> Result<Removed> {
         let config = self.load_config(id)?;
         let st = self.state(id)?;
-        if st.status.is_active() {
-            if !force {
-                return Err(RuntimeError::RemoveRunning { id: id.into() });
-            }
+        if st.status.is_active() && !force {
+            return Err(RuntimeError::RemoveRunning { id: id.into() });
+        }
+        if st.status.is_active() || st.shim_alive() {
             let _ = self.stop_with(id, Some(Duration::ZERO), Some("SIGKILL"));
         }
         let _lock = self.lock(id)?;
