@@ -174,8 +174,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_impl(path, bytes, false)
 }
 
-/// [`write_atomic`] plus `fsync` of the file and its directory, for data that cannot be
-/// re-derived (`container.json`): it survives a power loss too.
+/// [`write_atomic`] plus `fsync` of the file before the rename (as moby's atomic writer),
+/// for data that cannot be re-derived (`container.json`).
 pub fn write_durable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_impl(path, bytes, true)
 }
@@ -193,11 +193,7 @@ fn write_impl(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
         f.sync_all()?;
     }
     drop(f);
-    fs_err::rename(&tmp, path)?;
-    if durable {
-        fs_err::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    fs_err::rename(&tmp, path)
 }
 
 #[cfg(test)]
