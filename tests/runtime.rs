@@ -1238,7 +1238,9 @@ fn devices_capabilities_and_security_options_apply() {
     let rt = runtime(&env);
     let probe = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; head -c 4 /dev/myzero | od -An -tx1; \
                  df -k /dev/shm | awk 'NR==2{print $2}'";
-    let mut a = config(&env, &rootfs, probe);
+    let probe = format!("{probe}; cat /proc/self/oom_score_adj");
+    let mut a = config(&env, &rootfs, &probe);
+    a.oom_score_adj = Some(500);
     a.devices = vec![DeviceMapping {
         host_path: "/dev/zero".into(),
         container_path: Some("/dev/myzero".into()),
@@ -1253,7 +1255,7 @@ fn devices_capabilities_and_security_options_apply() {
     assert_eq!(rt.wait(&a.id).unwrap(), 0, "{}", log_text(&rt, &a.id));
     assert_eq!(
         log_text(&rt, &a.id).replace("stdout: ", ""),
-        "CapEff:\t0000000000000001\nNoNewPrivs:\t1\nSeccomp:\t0\n 00 00 00 00\n8192\n"
+        "CapEff:\t0000000000000001\nNoNewPrivs:\t1\nSeccomp:\t0\n 00 00 00 00\n8192\n500\n"
     );
     let mut p = config(
         &env,
