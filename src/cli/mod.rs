@@ -12,9 +12,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod completion;
 pub mod config;
+pub mod dashboard;
 pub mod error;
+pub mod network;
 pub mod oci;
 pub mod shim;
+pub mod volume;
 
 pub use error::{CliError, UserError};
 
@@ -97,11 +100,20 @@ pub enum Progress {
 pub enum Command {
     /// Parse, resolve and render the Compose file in canonical format
     Config(config::ConfigArgs),
+    /// Open the live dashboard on a running project
+    Dashboard(dashboard::DashboardArgs),
     /// Generate shell completions
     Completion(completion::CompletionArgs),
     /// Generate the man page
     #[command(hide = true)]
     Man(completion::ManArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
+    /// The network helper (DNS, port proxies); started by rcompose itself
+    #[command(name = "__netd", hide = true)]
+    Netd(network::NetdArgs),
 }
 
 /// Entry point used by `src/main.rs`: returns the process exit code.
@@ -187,8 +199,12 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     let Cli { global, command } = cli;
     match command {
         Command::Config(args) => config::run(&global, args),
+        Command::Dashboard(args) => dashboard::run(&global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man(args) => completion::man(args),
+        Command::Netd(args) => network::netd(&global, args),
+        Command::Network(args) => network::run(&global, args),
+        Command::Volume(args) => volume::run(&global, args),
     }
 }
 

@@ -1,1 +1,2 @@
 //! See DESIGN.md, module map.
+pub mod build;

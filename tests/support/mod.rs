@@ -1,5 +1,11 @@
 //! Shared test helpers, one file per topic.
 #![allow(dead_code)]
 
+pub mod build;
+pub mod mounts;
+pub mod net;
 pub mod rootfs;
+pub mod runc;
 pub mod runtime_env;
+pub mod tmux;
+pub mod tui;
