@@ -2,7 +2,7 @@
 //! `rcompose::runtime::Runtime` (the shim path the engine uses), N times. Prints one
 //! duration per line (milliseconds). Used by `scripts/bench-runtime`.
 //!
-//! Usage: runtime_cycle <rcompose binary> <rootfs dir> <state dir> <runs>
+//! Usage: runtime_cycle <rcompose binary> <rootfs dir> <state dir> <runs> [run dir]
 
 use std::time::Instant;
 

@@ -9,10 +9,10 @@
 //!     rootfs/ upper/ work/   overlay mount point and layers (Rootfs::Overlay)
 //!     l/                 short symlinks to the lowerdirs (long layer lists)
 //!     files/             injected files (hosts, resolv.conf, hostname)
-//!     shim.log           the shim's own diagnostics
 //! <root>/seccomp/<sha256>.bpf   compiled seccomp filters (cache)
 //! <root>/bin/rcompose-init-<hash>  the init reaper
 //! <run>/shim/<id>.sock     the shim's control socket
+//! <run>/shim/<id>.log      the shim's own diagnostics
 //! <run>/bundles/<id>/config.json  the spec as handed to libcontainer
 //! <run>/lc/<id>/          libcontainer's own state
 //! <run>/locks/<id>.lock   serialises lifecycle operations on one container
@@ -50,8 +50,9 @@ impl Layout {
     pub fn log(&self, id: &str) -> PathBuf {
         self.dir(id).join("container.log")
     }
+    /// The shim's own diagnostics (in the run dir: rewritten at every start, volatile).
     pub fn shim_log(&self, id: &str) -> PathBuf {
-        self.dir(id).join("shim.log")
+        self.shim_sockets().join(format!("{id}.log"))
     }
     pub fn rootfs(&self, id: &str) -> PathBuf {
         self.dir(id).join("rootfs")

@@ -38,8 +38,8 @@
 //! `<root>/containers/<id>/`: `container.json` (the config, written once, fsync'ed),
 //! `config.json` (the OCI spec of the current/last run), `state.json` ([`state::State`],
 //! atomic rename), `container.log` (+ `.1` … rotated, see [`crate::logs`]), `rootfs/`
-//! `upper/` `work/` `l/` (overlay), `files/`, `shim.log`. `<run>/shim/<id>.sock` is the
-//! shim's control socket, `<run>/lc/<id>/` libcontainer's state, `<run>/locks/<id>.lock`
+//! `upper/` `work/` `l/` (overlay), `files/`. `<run>/shim/<id>.sock` is the shim's control
+//! socket (`<id>.log` its diagnostics), `<run>/lc/<id>/` libcontainer's state, `<run>/locks/<id>.lock`
 //! the lifecycle lock. Liveness is never trusted from `state.json` alone: a pid counts
 //! only if `/proc/<pid>/stat` shows the recorded start time.
 //!

@@ -509,9 +509,12 @@ impl Runtime {
         let (r, w): (OwnedFd, OwnedFd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| RuntimeError::Other(e.to_string()))?;
         let log_path = self.layout.shim_log(id);
+        fs_err::create_dir_all(self.layout.shim_sockets())
+            .map_err(io_err("create", &self.layout.shim_sockets()))?;
         let log = std::fs::OpenOptions::new()
             .create(true)
-            .append(true)
+            .write(true)
+            .truncate(true)
             .open(&log_path)
             .map_err(io_err("open", &log_path))?;
         let mut cmd = Command::new(&self.exe);
@@ -714,6 +717,7 @@ impl Runtime {
         let _ = std::fs::remove_dir_all(self.layout.lc_root().join(id));
         let _ = std::fs::remove_dir_all(self.layout.bundle(id));
         rootfs::unmount(&self.layout, id).map_err(io_err("unmount", &self.layout.rootfs(id)))?;
+        let _ = std::fs::remove_file(self.layout.shim_log(id));
         let dir = self.layout.dir(id);
         let tmp = remove_dir_atomically(&dir);
         if let Some(t) = tmp.filter(|t| t.exists()) {

@@ -1369,6 +1369,7 @@ impl Shim {
         );
         if self.config.auto_remove {
             super::ops::remove_dir_atomically(&self.layout.dir(&self.id));
+            let _ = std::fs::remove_file(self.layout.shim_log(&self.id));
             let _ = std::fs::remove_file(self.layout.lock(&self.id));
         } else {
             self.save();
