@@ -1312,7 +1312,8 @@ fn auto_remove_deletes_the_container_when_it_exits() {
         Err(RuntimeError::NotFound(_))
     )));
     assert!(!env.paths.containers().join(&c.id).exists());
-    env.assert_clean();
+    // The shim exits right after removing the container.
+    assert!(eventually(Duration::from_secs(5), || env.leaks().is_empty()), "{:?}", env.leaks());
 }
 
 #[test]
