@@ -1313,7 +1313,11 @@ fn auto_remove_deletes_the_container_when_it_exits() {
     )));
     assert!(!env.paths.containers().join(&c.id).exists());
     // The shim exits right after removing the container.
-    assert!(eventually(Duration::from_secs(5), || env.leaks().is_empty()), "{:?}", env.leaks());
+    assert!(
+        eventually(Duration::from_secs(5), || env.leaks().is_empty()),
+        "{:?}",
+        env.leaks()
+    );
 }
 
 #[test]

@@ -705,9 +705,11 @@ impl Runtime {
         if st.status.is_active() || st.shim_alive() {
             let _ = self.stop_with(id, Some(Duration::ZERO), Some("SIGKILL"));
         }
+        // A shim that just stopped its container exits within moments.
+        self.wait_shim_gone(id, Duration::from_secs(5));
         let _lock = self.lock(id)?;
         let st = self.load_state(id)?;
-        if st.status.is_active() && st.shim_alive() {
+        if st.shim_alive() {
             return Err(RuntimeError::RemoveRunning { id: id.into() });
         }
         // Leftovers of a crash.

@@ -1354,8 +1354,8 @@ impl Shim {
             self.state.status = Status::Exited { code };
         }
         let _ = rootfs::unmount(&self.layout, &self.id);
-        self.state.shim_pid = None;
-        self.state.shim_start = None;
+        // The shim pid stays recorded: liveness is read from /proc, and `remove` waits for
+        // this process to be gone.
         self.state.health = self.state.health.take().map(|mut h| {
             if h.status == HealthStatus::Starting {
                 h.status = HealthStatus::Unhealthy;
