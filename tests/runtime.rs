@@ -84,7 +84,10 @@ fn a_container_runs_logs_its_streams_and_reports_its_exit_code() {
     let st = rt.state(&c.id).unwrap();
     assert_eq!(st.status, Status::Exited { code: 3 });
     assert!(st.finished_at.unwrap() >= st.started_at.unwrap());
-    assert!(!st.shim_alive());
+    assert!(
+        eventually(Duration::from_secs(5), || !st.shim_alive()),
+        "the shim exits with its container"
+    );
     let logs = log_text(&rt, &c.id);
     assert!(logs.contains("stdout: out\n"), "{logs}");
     assert!(logs.contains("stderr: err\n"), "{logs}");

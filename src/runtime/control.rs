@@ -6,7 +6,7 @@
 //! bytes are raw. Bytes the client sends go to the container's stdin; the client's
 //! half-close closes stdin when `close_stdin_on_eof` (Docker's `StdinOnce`).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -111,11 +111,21 @@ impl ShimClient {
         line.push(b'\n');
         self.stream.write_all(&line)?;
         self.stream.set_read_timeout(timeout)?;
-        let mut reader = BufReader::new(&self.stream);
+        // Byte by byte: after an `attach` answer the stream carries output, which a
+        // buffered reader would swallow.
         let mut resp = Vec::new();
-        let n = reader.read_until(b'\n', &mut resp)?;
+        let mut byte = [0u8; 1];
+        loop {
+            match self.stream.read(&mut byte) {
+                Ok(0) => break,
+                Ok(_) if byte[0] == b'\n' => break,
+                Ok(_) => resp.push(byte[0]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
         self.stream.set_read_timeout(None)?;
-        if n == 0 {
+        if resp.is_empty() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "the shim closed the connection without answering",

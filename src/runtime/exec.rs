@@ -55,8 +55,11 @@ pub fn helper_main(paths: Paths, id: &str, process_file: &Path, detach: bool) ->
                 .ok()
                 .map(|b| (b, flags))
         });
-    let plan = executor::prepare_process(&mut process, bpf);
+    let mut plan = executor::prepare_process(&mut process, bpf);
     let tty = process.terminal().unwrap_or(false);
+    if tty {
+        plan.console_size = sys::get_winsize(0);
+    }
     let dir = layout.exec_dir();
     if let Err(e) = fs_err::create_dir_all(&dir) {
         return fail(e, 126);

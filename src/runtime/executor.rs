@@ -36,6 +36,10 @@ pub struct ExecPlan {
     pub remount_cgroups_ro: bool,
     /// The capability sets the workload must end with, when we raised extra ones.
     pub final_caps: Option<FinalCaps>,
+    /// Window size to give the terminal on stdin before `execve` (exec with a tty: the
+    /// caller's size, so the first thing the process reads is right).
+    #[serde(default)]
+    pub console_size: Option<(u16, u16)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -194,6 +198,9 @@ impl Executor for RcExecutor {
             fail(e, 126);
         }
         sys::reset_signals();
+        if let Some((rows, cols)) = self.plan.console_size {
+            let _ = sys::set_winsize(0, rows, cols);
+        }
         if let Some(bpf) = &self.plan.seccomp_bpf
             && let Err(e) = sys::load_seccomp(bpf, self.plan.seccomp_flags as libc::c_ulong)
         {
