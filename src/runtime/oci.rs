@@ -20,7 +20,7 @@ use oci_spec::runtime::{Process, Spec};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::executor::{self, ExecPlan};
+use super::executor;
 use super::lc::{self, LcError, Stdio};
 use super::sys;
 
@@ -56,7 +56,9 @@ pub struct Meta {
     pub bundle: PathBuf,
     pub rootfs: PathBuf,
     pub created: DateTime<Utc>,
-    pub plan: ExecPlan,
+    /// The container's compiled seccomp program (in the cache) and its flags, for `exec`.
+    pub seccomp_bpf_file: Option<PathBuf>,
+    pub seccomp_flags: u64,
     pub annotations: std::collections::HashMap<String, String>,
 }
 
@@ -162,7 +164,15 @@ pub fn create(root: &OciRoot, a: &CreateArgs) -> Result<i32, OciError> {
         bundle: bundle.clone(),
         rootfs,
         created: Utc::now(),
-        plan: plan.clone(),
+        seccomp_bpf_file: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .map(|sc| {
+                root.seccomp_cache()
+                    .join(format!("{}.bpf", super::seccomp::cache_key(sc)))
+            }),
+        seccomp_flags: plan.seccomp_flags,
         annotations: spec.annotations().clone().unwrap_or_default(),
     };
     super::state::write_atomic(
@@ -454,11 +464,10 @@ pub fn exec(root: &OciRoot, a: &ExecArgs) -> Result<i32, OciError> {
             p
         }
     };
-    let container_bpf = meta
-        .plan
-        .seccomp_bpf
-        .clone()
-        .map(|b| (b, meta.plan.seccomp_flags));
+    let container_bpf = match &meta.seccomp_bpf_file {
+        Some(f) => Some((fs_err::read(f)?, meta.seccomp_flags)),
+        None => None,
+    };
     let plan = executor::prepare_process(&mut process, container_bpf);
     let tty = process.terminal().unwrap_or(false);
     let exec_dir = root.ours(&a.id);
