@@ -240,7 +240,7 @@ impl Runtime {
             rootfs: PathBuf::from("/"),
             ..Default::default()
         };
-        spec::build(&dry, &facts, &HostFacts::detect()).map_err(|e| invalid(e.to_string()))?;
+        spec::build(&dry, &facts, HostFacts::cached()).map_err(|e| invalid(e.to_string()))?;
         if matches!(&config.rootfs, Rootfs::Dir(p) if !p.is_dir()) {
             return Err(invalid("its root directory does not exist".into()));
         }

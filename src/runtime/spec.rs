@@ -77,6 +77,12 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
+    /// The facts of this host, read once per process.
+    pub fn cached() -> &'static HostFacts {
+        static FACTS: std::sync::OnceLock<HostFacts> = std::sync::OnceLock::new();
+        FACTS.get_or_init(HostFacts::detect)
+    }
+
     pub fn detect() -> Self {
         let cgroup_v2 = super::cgroups::is_unified();
         let swap_accounting = if cgroup_v2 {
