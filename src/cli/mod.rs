@@ -16,6 +16,8 @@ pub mod dashboard;
 pub mod error;
 pub mod image;
 pub mod network;
+pub mod oci;
+pub mod shim;
 pub mod volume;
 
 pub use error::{CliError, UserError};
@@ -134,6 +136,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Hidden low-level commands have their own parsers (runc's flags clash with Compose's
+    // globals, e.g. `-f`) and must run before any tokio runtime exists.
+    if let Some(code) = hidden_command(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -151,9 +159,42 @@ where
     }
 }
 
+fn hidden_command(args: &[OsString]) -> Option<i32> {
+    let name = args.get(1)?.to_str()?;
+    let rest = args[1..].to_vec();
+    let result = match name {
+        "oci" => match oci::OciCli::try_parse_from(rest) {
+            Ok(cli) => {
+                init_tracing();
+                oci::run(cli)
+            }
+            Err(e) => {
+                let _ = e.print();
+                return Some(if e.use_stderr() { 1 } else { 0 });
+            }
+        },
+        "shim" => match shim::ShimCli::try_parse_from(rest) {
+            Ok(cli) => {
+                init_tracing();
+                shim::run(cli)
+            }
+            Err(e) => {
+                let _ = e.print();
+                return Some(if e.use_stderr() { 1 } else { 0 });
+            }
+        },
+        _ => return None,
+    };
+    Some(match result {
+        Ok(code) => code,
+        Err(err) => error::report(&err),
+    })
+}
+
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RCOMPOSE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("RCOMPOSE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,libcontainer=off,libcgroups=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

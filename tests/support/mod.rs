@@ -6,6 +6,8 @@ pub mod images;
 pub mod mounts;
 pub mod net;
 pub mod registry;
+pub mod rootfs;
 pub mod runc;
+pub mod runtime_env;
 pub mod tmux;
 pub mod tui;
