@@ -202,10 +202,28 @@ fn oci_lifecycle_create_start_state_kill_delete() {
     let pid = state("life")["pid"].as_i64().unwrap();
     assert!(pid > 0);
     // exec: the container's seccomp filter and capabilities apply to the new process.
-    let (c, o, e) = oci(&["exec", "life", "/bin/sh", "-c", "grep -E '^(Seccomp|CapBnd):' /proc/self/status; exit 3"]);
+    let (c, o, e) = oci(&[
+        "exec",
+        "life",
+        "/bin/sh",
+        "-c",
+        "grep -E '^(Seccomp|CapBnd):' /proc/self/status; exit 3",
+    ]);
     assert_eq!(c, 3, "{e}");
     assert_eq!(o, "CapBnd:\t00000000a80435fb\nSeccomp:\t2\n", "{o}");
-    let (c, o, _) = oci(&["exec", "--user", "1000:1000", "--cwd", "/tmp", "-e", "X=1", "life", "/bin/sh", "-c", "echo $(id -u) $(pwd) $X"]);
+    let (c, o, _) = oci(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        "--cwd",
+        "/tmp",
+        "-e",
+        "X=1",
+        "life",
+        "/bin/sh",
+        "-c",
+        "echo $(id -u) $(pwd) $X",
+    ]);
     assert_eq!((c, o.as_str()), (0, "1000 /tmp 1\n"));
     // Deleting a running container without --force is refused, like runc.
     let (c, _, e) = oci(&["delete", "life"]);
